@@ -19,6 +19,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Final
 
 from autofin.errors import ValidationError
@@ -78,8 +79,17 @@ _MONTHS: Final = {
 }
 
 
+_MONTH_DAYS: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    if month == 2 and (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        return 29
+    return _MONTH_DAYS[month - 1]
+
+
 def is_month_end(d: date) -> bool:
-    return d.day == calendar.monthrange(d.year, d.month)[1]
+    return d.day == days_in_month(d.year, d.month)
 
 
 def add_months(d: date, months: int, end_of_month: bool = False) -> date:
@@ -90,7 +100,7 @@ def add_months(d: date, months: int, end_of_month: bool = False) -> date:
     """
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    last = calendar.monthrange(year, month)[1]
+    last = days_in_month(year, month)
     day = last if end_of_month and is_month_end(d) else min(d.day, last)
     return date(year, month, day)
 
@@ -137,6 +147,25 @@ def day_count_days(d1: date, d2: date, basis: DayCount) -> int:
     return (d2 - d1).days
 
 
+def year_fraction_ratio(d1: date, d2: date, basis: DayCount) -> Fraction:
+    """The exact year fraction from ``d1`` to ``d2`` under ``basis`` as a rational number.
+
+    Interest computed as ``balance × rate × numerator / denominator`` multiplies before it divides, so
+    an exact half of a minor unit is seen as one (and rounds as the rounding rule says).
+    """
+    if d2 < d1:
+        return -year_fraction_ratio(d2, d1, basis)
+    if basis is DayCount.ACT_ACT_ISDA:
+        total = Fraction(0)
+        start = d1
+        while start < d2:
+            stop = min(date(start.year + 1, 1, 1), d2)
+            total += Fraction((stop - start).days, 366 if calendar.isleap(start.year) else 365)
+            start = stop
+        return total
+    return Fraction(day_count_days(d1, d2, basis), days_in_year(basis))
+
+
 def year_fraction(d1: date, d2: date, basis: DayCount) -> Decimal:
     """The fraction of a year from ``d1`` to ``d2`` under ``basis`` (exact Decimal, not rounded)."""
     if d2 < d1:
@@ -177,7 +206,15 @@ def payment_dates(first: date, count: int, frequency: Frequency, end_of_month: b
         return _semi_monthly(first, count, end_of_month)
     months = frequency.months
     assert months is not None
-    return [add_months(first, k * months, end_of_month) for k in range(count)]
+    keep_end = end_of_month and is_month_end(first)
+    out = []
+    y, m0 = first.year, first.month - 1
+    for k in range(count):
+        yy, mm = divmod(m0 + k * months, 12)
+        year, month = y + yy, mm + 1
+        last = days_in_month(year, month)
+        out.append(date(year, month, last if keep_end else min(first.day, last)))
+    return out
 
 
 def _semi_monthly(first: date, count: int, end_of_month: bool) -> list[date]:

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
-from autofin.dates import DayCount, payment_dates, regular_period_start, year_fraction
+from autofin.dates import DayCount, payment_dates, regular_period_start, year_fraction_ratio
 from autofin.errors import ValidationError
 from autofin.finance.terms import (
     BrokenPeriod,
@@ -52,8 +54,7 @@ class RowKind(StrEnum):
     FINAL = "final"  # the final payment of an in-advance contract, one period after the last instalment
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One due date of a schedule. Amounts in major currency units.
 
     ``instalment`` is the regular payment (interest + principal, excluding the balloon and fees);
@@ -158,23 +159,31 @@ class _Period:
     kind: RowKind
     factor: Decimal
     rate: Decimal
-    m_roll: Decimal  # multiplier for the interest actually charged
-    m_solve: Decimal  # multiplier assumed when solving the level instalment
+    m_roll: Fraction  # year-fraction multiplier for the interest actually charged
+    m_solve: Fraction  # multiplier assumed when solving the level instalment
     reset: bool = False
 
 
 @dataclass(slots=True)
 class _Plan:
     periods: list[_Period]
-    m_pre_roll: Decimal = ZERO  # advance timing: interest from start_date to the first due date
-    m_pre_solve: Decimal = ZERO
+    m_pre_roll: Fraction = Fraction(0)  # advance timing: interest from start_date to the first due date
+    m_pre_solve: Fraction = Fraction(0)
     notes: list[str] = field(default_factory=list)
 
 
-def _multiplier(terms: LoanTerms, start: date, end: date) -> Decimal:
+def _multiplier(terms: LoanTerms, start: date, end: date) -> Fraction:
     if terms.interest_method is InterestMethod.DAILY:
-        return year_fraction(start, end, terms.day_count)
-    return ONE / terms.frequency.periods_per_year
+        return year_fraction_ratio(start, end, terms.day_count)
+    return _PERIODIC[terms.frequency.periods_per_year]
+
+
+_PERIODIC = {ppy: Fraction(1, ppy) for ppy in (1, 2, 4, 12, 24, 26, 52)}
+
+
+def _interest(balance: Decimal, rate: Decimal, m: Fraction) -> Decimal:
+    """``balance × rate × m``, multiplying before dividing so exact half-units stay exact."""
+    return balance * rate * m.numerator / m.denominator
 
 
 def _kinds(terms: LoanTerms) -> list[RowKind]:
@@ -262,11 +271,23 @@ def _plan(terms: LoanTerms) -> _Plan:
     starts = [s for s, _ in spans]
     rates = _rates(terms, starts, dues[-1])
     periods: list[_Period] = []
+    daily = terms.interest_method is InterestMethod.DAILY
+    m = _PERIODIC[terms.frequency.periods_per_year]
     for j, (s, e) in enumerate(spans):
-        m = _multiplier(terms, s, e)
+        if daily:
+            m = year_fraction_ratio(s, e, terms.day_count)
         periods.append(
             _Period(
-                j + 1, s, e, dues[j], kinds[j], factors[j], rates[j], m, m, j > 0 and rates[j] != rates[j - 1]
+                j + 1,
+                s,
+                e,
+                dues[j],
+                kinds[j],
+                factors[j],
+                rates[j],
+                m,
+                m,
+                j > 0 and rates[j] is not rates[j - 1] and rates[j] != rates[j - 1],
             )
         )
     plan = _Plan(periods)
@@ -274,13 +295,13 @@ def _plan(terms: LoanTerms) -> _Plan:
     amortised = terms.broken_period is BrokenPeriod.AMORTISED
     if advance:
         if terms.first_due > terms.start_date:
-            plan.m_pre_roll = year_fraction(terms.start_date, terms.first_due, terms.day_count)
-            plan.m_pre_solve = plan.m_pre_roll if amortised else ZERO
+            plan.m_pre_roll = year_fraction_ratio(terms.start_date, terms.first_due, terms.day_count)
+            plan.m_pre_solve = plan.m_pre_roll if amortised else Fraction(0)
     else:
         regular_start = regular_period_start(first.due, terms.frequency, terms.end_of_month)
         regular_m = _multiplier(terms, regular_start, first.due)
         if terms.interest_method is InterestMethod.PERIODIC and regular_start != terms.start_date:
-            first.m_roll = regular_m + year_fraction(terms.start_date, regular_start, terms.day_count)
+            first.m_roll = regular_m + year_fraction_ratio(terms.start_date, regular_start, terms.day_count)
         if not amortised:
             first.m_solve = regular_m
         else:
@@ -297,14 +318,14 @@ def _solve_base(
     rate: Decimal,
     target: Decimal,
     advance: bool,
-    m_pre: Decimal,
+    m_pre: Fraction,
 ) -> Decimal:
     """Unrounded base instalment ``P`` taking ``balance`` to ``target`` over ``periods`` at ``rate``."""
     ctx = CONTEXT
-    alpha = ctx.multiply(balance, ONE + rate * m_pre)
+    alpha = balance + _interest(balance, rate, m_pre)
     beta = ZERO
     for p in periods:
-        g = ONE + rate * p.m_solve
+        g = ONE + rate * p.m_solve.numerator / p.m_solve.denominator
         if p.kind is RowKind.AMORTISING:
             if advance:
                 beta -= p.factor
@@ -379,9 +400,13 @@ def _rounders(
     mode = terms.rounding.mode
     inst_mode = terms.rounding.instalment_mode or mode
     multiple = terms.rounding.instalment_multiple
+    quantum, decimal_mode = cur.quantum, mode.decimal_mode
 
     def r_money(x: Decimal) -> Decimal:
-        return round_money(x, cur, mode)
+        return x.quantize(quantum, rounding=decimal_mode, context=CONTEXT)
+
+    if multiple is None and inst_mode is mode:
+        return r_money, r_money
 
     def r_inst(x: Decimal) -> Decimal:
         return round_money(x, cur, inst_mode, multiple)
@@ -408,11 +433,15 @@ def _roll(
     deferred = ZERO
     base = ZERO
     principal_part = ZERO
-    accrued = b * periods[0].rate * plan.m_pre_roll  # advance: interest owed at the first due date
-    accrued_solve = b * periods[0].rate * plan.m_pre_solve
+    accrued = _interest(b, periods[0].rate, plan.m_pre_roll)  # advance: interest owed at the first due date
+    accrued_solve = _interest(b, periods[0].rate, plan.m_pre_solve)
+    last_m: Fraction | None = None
+    last_rate = rate_num = ZERO
+    rate_den = 1
     for j, p in enumerate(periods):
         last = j == n - 1
         if j == 0 or p.reset:
+            level: dict[Decimal, Decimal] = {}  # rounded instalment by step factor, for this solve
             rest = periods[j:]
             if equal_principal:
                 amortising = sum(1 for q in rest if q.kind is RowKind.AMORTISING)
@@ -420,39 +449,50 @@ def _roll(
             elif terms.instalment is not None:
                 base = terms.instalment
             else:
-                m_pre = plan.m_pre_solve if j == 0 else ZERO
+                m_pre = plan.m_pre_solve if j == 0 else Fraction(0)
                 base = _solve_base(b, rest, p.rate, balloon, advance, m_pre)
         if advance:
             interest_due, base_interest = rm(accrued), rm(accrued_solve if j == 0 else accrued)
         else:
-            interest_due, base_interest = rm(b * p.rate * p.m_roll), rm(b * p.rate * p.m_solve)
+            mr = p.m_roll
+            if mr is not last_m or p.rate is not last_rate:
+                last_m, last_rate = mr, p.rate
+                rate_num, rate_den = p.rate * mr.numerator, mr.denominator
+            interest_due = rm(b * rate_num / rate_den)
+            base_interest = interest_due if p.m_solve is mr else rm(_interest(b, p.rate, p.m_solve))
         kind = p.kind
-        if kind is RowKind.INTEREST_FREE:
-            row = (ZERO, ZERO, ZERO)
-        elif kind is RowKind.HOLIDAY:
-            row = (ZERO, ZERO, -interest_due)
-        elif kind is RowKind.DEFERRED_INTEREST:
-            deferred += interest_due
-            row = (ZERO, ZERO, ZERO)
-        elif kind is RowKind.INTEREST_ONLY:
-            row = (interest_due + deferred, interest_due + deferred, ZERO)
-            deferred = ZERO
-        else:
+        if kind is RowKind.AMORTISING:
             interest = interest_due + deferred
             deferred = ZERO
             if not last:
-                principal = rm(principal_part) if equal_principal else ri(base * p.factor) - base_interest
+                if equal_principal:
+                    principal = rm(principal_part)
+                else:
+                    pay = level.get(p.factor)
+                    if pay is None:
+                        pay = level[p.factor] = ri(base * p.factor)
+                    principal = pay - base_interest
                 # A fixed instalment (or a coarse rounding multiple) may repay the loan early.
                 last = b - principal <= (ZERO if advance else balloon)
             if last:
                 if advance and balloon > 0:
-                    g = ONE + p.rate * p.m_roll
+                    g = ONE + p.rate * p.m_roll.numerator / p.m_roll.denominator
                     principal = b - rm(CONTEXT.divide(balloon, g))
                 else:
                     principal = b - (ZERO if advance else balloon)
                 row = (principal + interest, interest, principal if advance else principal + balloon)
             else:
                 row = (principal + interest, interest, principal)
+        elif kind is RowKind.INTEREST_FREE:
+            row = (ZERO, ZERO, ZERO)
+        elif kind is RowKind.HOLIDAY:
+            row = (ZERO, ZERO, -interest_due)
+        elif kind is RowKind.DEFERRED_INTEREST:
+            deferred += interest_due
+            row = (ZERO, ZERO, ZERO)
+        else:  # interest only
+            row = (interest_due + deferred, interest_due + deferred, ZERO)
+            deferred = ZERO
         instalment, interest_paid, principal_paid = row
         if instalment < 0:
             raise ValidationError(
@@ -478,7 +518,7 @@ def _roll(
             )
         )
         if advance:
-            accrued = b * p.rate * p.m_roll
+            accrued = _interest(b, p.rate, p.m_roll)
             accrued_solve = accrued
         if last:
             break
