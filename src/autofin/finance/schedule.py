@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import NamedTuple
 
 from autofin.dates import DayCount, payment_dates, regular_period_start, year_fraction_ratio
 from autofin.errors import ValidationError
@@ -362,6 +362,10 @@ def build_schedule(terms: LoanTerms) -> Schedule:
             upfront += amount
         if fee.finance_charge:
             fc_fees += amount
+    zero = ZERO.quantize(cur.quantum)
+    upfront, financed, fc_fees, per_period, per_period_fc = (
+        x + zero for x in (upfront, financed, fc_fees, per_period, per_period_fc)
+    )
     opening = round_money(terms.cash_amount, cur, terms.rounding.mode) + financed
     balloon = _balloon_amount(terms, opening, cur)
     if balloon >= opening:
@@ -380,7 +384,7 @@ def build_schedule(terms: LoanTerms) -> Schedule:
 def _balloon_amount(terms: LoanTerms, opening: Decimal, cur: Currency) -> Decimal:
     b = terms.balloon
     if b is None:
-        return ZERO
+        return ZERO.quantize(cur.quantum)
     if b.amount is not None:
         raw = b.amount
     elif b.pct_of_price is not None:
@@ -424,13 +428,14 @@ def _roll(
     exact: bool,
 ) -> list[Row]:
     rm, ri = _rounders(terms, cur, exact)
+    zero = ZERO.quantize(cur.quantum)  # amounts are shown at the currency's minor unit
     periods = plan.periods
     n = len(periods)
     advance = terms.timing is PaymentTiming.ADVANCE
     equal_principal = terms.repayment is Repayment.EQUAL_PRINCIPAL
     rows: list[Row] = []
     b = opening
-    deferred = ZERO
+    deferred = zero
     base = ZERO
     principal_part = ZERO
     accrued = _interest(b, periods[0].rate, plan.m_pre_roll)  # advance: interest owed at the first due date
@@ -463,7 +468,7 @@ def _roll(
         kind = p.kind
         if kind is RowKind.AMORTISING:
             interest = interest_due + deferred
-            deferred = ZERO
+            deferred = zero
             if not last:
                 if equal_principal:
                     principal = rm(principal_part)
@@ -484,15 +489,15 @@ def _roll(
             else:
                 row = (principal + interest, interest, principal)
         elif kind is RowKind.INTEREST_FREE:
-            row = (ZERO, ZERO, ZERO)
+            row = (zero, zero, zero)
         elif kind is RowKind.HOLIDAY:
-            row = (ZERO, ZERO, -interest_due)
+            row = (zero, zero, -interest_due)
         elif kind is RowKind.DEFERRED_INTEREST:
             deferred += interest_due
-            row = (ZERO, ZERO, ZERO)
+            row = (zero, zero, zero)
         else:  # interest only
-            row = (interest_due + deferred, interest_due + deferred, ZERO)
-            deferred = ZERO
+            row = (interest_due + deferred, interest_due + deferred, zero)
+            deferred = zero
         instalment, interest_paid, principal_paid = row
         if instalment < 0:
             raise ValidationError(
@@ -501,7 +506,7 @@ def _roll(
                 "is too coarse for this loan: the last instalment would be negative",
             )
         b -= principal_paid
-        last_balloon = balloon if last and not advance else ZERO
+        last_balloon = balloon if last and not advance else zero
         rows.append(
             Row(
                 p.number,
@@ -530,12 +535,13 @@ def _roll(
                 final.end,
                 RowKind.FINAL,
                 final.rate,
-                ZERO,
+                zero,
                 balloon - b,
                 b,
                 balloon,
-                ZERO,
-                ZERO,
+                zero,
+                zero,
+                zero,
             )
         )
     return rows
@@ -556,9 +562,9 @@ def _round_exact_rows(terms: LoanTerms, cur: Currency, rows: list[Row], opening:
             instalment = ri(r.instalment)
             principal = instalment - interest
         elif r.kind is RowKind.HOLIDAY:
-            instalment, principal = ZERO, rm(r.principal)
+            instalment, principal = rm(ZERO), rm(r.principal)
         else:
-            instalment, principal = rm(r.instalment), ZERO
+            instalment, principal = rm(r.instalment), rm(ZERO)
         repaid += principal
         out.append(
             Row(
@@ -605,7 +611,7 @@ def _roll_flat(
             principal = ri(level_principal + interest) - interest
         paid_interest += interest
         b -= principal
-        extra = balloon if last else ZERO
+        extra = balloon if last else rm(ZERO)
         rows.append(
             Row(
                 j + 1,
@@ -618,6 +624,7 @@ def _roll_flat(
                 extra,
                 per_period,
                 b,
+                rm(ZERO),
             )
         )
     return rows

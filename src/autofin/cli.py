@@ -1,0 +1,148 @@
+"""The ``autofin`` command: a thin shell over the library (I/O only; the maths lives in the packages).
+
+Every command reads JSON from a file or ``-`` (standard input), prints JSON on success, and on any
+bad input prints one line ``error: <field>: <rule> (got <value>)`` to standard error and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from autofin.errors import AutofinError, ValidationError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="autofin: contract maths for auto finance (loans, leases, APR disclosures).",
+)
+_err = Console(stderr=True, highlight=False)
+
+
+def _read_json(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("FILE", source, f"cannot be read ({exc.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            "input", text[:40], f"is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
+
+
+def _run(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except AutofinError as exc:
+        _err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def contract(
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="contract request JSON, or - for stdin")],
+    table: Annotated[bool, typer.Option("--table", help="print for people instead of JSON")] = False,
+) -> None:
+    """Compute a contract: schedule, totals and disclosures."""
+    from autofin.finance.contract import compute_contract
+
+    def action() -> None:
+        result = compute_contract(_read_json(source))
+        if table:
+            _print_table(result)
+        else:
+            _print_json(result)
+
+    _run(action)
+
+
+@app.command()
+def apr(
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="cash flows JSON, or - for stdin")],
+) -> None:
+    """APR / annualised rate / APRC of dated cash flows: {"advances": [...], "payments": [...], "method"}."""
+    from autofin.finance.contract import compute_apr_request
+
+    _run(lambda: _print_json(compute_apr_request(_read_json(source))))
+
+
+@app.command()
+def payoff(
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="loan request JSON, or - for stdin")],
+    on: Annotated[str, typer.Option("--on", help="settlement date, YYYY-MM-DD")],
+    next_due: Annotated[bool, typer.Option("--next-due", help="charge the whole current period")] = False,
+) -> None:
+    """Payoff quote of a loan on a date."""
+    from autofin.finance.contract import jsonable
+    from autofin.finance.payoff import InterestTo, payoff_quote
+    from autofin.finance.schedule import build_schedule
+    from autofin.finance.terms import parse_terms
+
+    def action() -> None:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            raise ValidationError("--on", on, "must be an ISO date (YYYY-MM-DD)") from None
+        data = _read_json(source)
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in ("kind", "disclosures")}
+        quote = payoff_quote(
+            build_schedule(parse_terms(data)), day, InterestTo.NEXT_DUE if next_due else InterestTo.DATE
+        )
+        _print_json({**jsonable(quote), "total": str(quote.total)})
+
+    _run(action)
+
+
+@app.command()
+def demo() -> None:
+    """Show the engine on one car: the same price as five differently shaped contracts."""
+    from autofin.demo import run_demo
+
+    run_demo(Console())
+
+
+def _print_table(result: dict[str, Any]) -> None:
+    console = Console()
+    if result.get("kind") != "loan":
+        console.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    summary, disclosure = result["summary"], result["disclosure"]
+    console.print(f"[bold]Loan in {result['currency']}[/]: {summary['instalments']} instalments")
+    for key in ("amount_financed", "finance_charge", "total_of_payments", "total_sale_price"):
+        if disclosure.get(key) is not None:
+            console.print(f"  {key.replace('_', ' ')}: {disclosure[key]}")
+    for method, rate in disclosure["rates"].items():
+        console.print(f"  {method}: {rate['apr'] * 100:.4f} %  ({rate['basis']})")
+    grid = Table(show_lines=False)
+    for col in ("#", "due", "kind", "instalment", "interest", "principal", "balloon", "balance"):
+        grid.add_column(col, justify="right" if col not in ("due", "kind") else "left")
+    for row in result["schedule"]:
+        grid.add_row(
+            str(row["number"]), row["due_date"], row["kind"], row["instalment"], row["interest"],
+            row["principal"], row["balloon"], row["balance"],
+        )  # fmt: skip
+    console.print(grid)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
