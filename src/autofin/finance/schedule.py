@@ -399,8 +399,8 @@ def _balloon_amount(terms: LoanTerms, opening: Decimal, cur: Currency) -> Decima
 def _rounders(
     terms: LoanTerms, cur: Currency, exact: bool
 ) -> tuple[Callable[[Decimal], Decimal], Callable[[Decimal], Decimal]]:
-    if exact:
-        return (lambda x: x), (lambda x: x)
+    """``(round interest, round instalments)``; in the exact-balances style neither is rounded while
+    the roll runs (instalments still are when the contract pays in multiples)."""
     mode = terms.rounding.mode
     inst_mode = terms.rounding.instalment_mode or mode
     multiple = terms.rounding.instalment_multiple
@@ -409,13 +409,14 @@ def _rounders(
     def r_money(x: Decimal) -> Decimal:
         return x.quantize(quantum, rounding=decimal_mode, context=CONTEXT)
 
-    if multiple is None and inst_mode is mode:
-        return r_money, r_money
-
     def r_inst(x: Decimal) -> Decimal:
         return round_money(x, cur, inst_mode, multiple)
 
-    return r_money, r_inst
+    r_paid = r_money if multiple is None and inst_mode is mode else r_inst
+    if exact:
+        # Balances follow the unrounded instalment, unless the contract pays in multiples.
+        return (lambda x: x), (lambda x: x) if multiple is None else r_inst
+    return r_money, r_paid
 
 
 def _roll(
@@ -471,7 +472,7 @@ def _roll(
             deferred = zero
             if not last:
                 if equal_principal:
-                    principal = rm(principal_part)
+                    principal = round_money(principal_part, cur, terms.rounding.mode)
                 else:
                     pay = level.get(p.factor)
                     if pay is None:
@@ -548,85 +549,77 @@ def _roll(
 
 
 def _round_exact_rows(terms: LoanTerms, cur: Currency, rows: list[Row], opening: Decimal) -> list[Row]:
-    """EXACT_BALANCES style: round each row's parts of the unrounded schedule; the last absorbs."""
-    rm, ri = _rounders(terms, cur, exact=False)
+    """EXACT_BALANCES style: the unrounded schedule shown at the minor unit.
+
+    The balance shown is the unrounded balance rounded and each row's interest the unrounded interest
+    rounded; the principal is the difference of consecutive balances and the instalment the sum of
+    principal and interest — so rows roll forward, Σ
+    principal equals the amount lent exactly, and an instalment may differ from its neighbours by a
+    cent. The last row takes what is left; an in-advance final payment is exactly the balloon.
+    """
+    rm, _ = _rounders(terms, cur, exact=False)
+    zero = rm(ZERO)
     out: list[Row] = []
-    repaid = ZERO
+    before = opening
     for k, r in enumerate(rows):
-        interest = rm(r.interest)
+        balance = zero if k == len(rows) - 1 else rm(r.balance)
+        principal = before - balance
         balloon = rm(r.balloon)
-        if k == len(rows) - 1:
-            principal = opening - repaid
+        interest = rm(r.interest)
+        if r.kind is RowKind.FINAL:
+            interest, instalment = balloon - principal, zero
+        elif r.kind in (RowKind.AMORTISING, RowKind.INTEREST_ONLY):
             instalment = principal + interest - balloon
-        elif r.kind is RowKind.AMORTISING:
-            instalment = ri(r.instalment)
-            principal = instalment - interest
-        elif r.kind is RowKind.HOLIDAY:
-            instalment, principal = rm(ZERO), rm(r.principal)
-        else:
-            instalment, principal = rm(r.instalment), rm(ZERO)
-        repaid += principal
+        else:  # grace without payment: a holiday's capitalised interest shows as negative principal
+            instalment = zero
         out.append(
-            Row(
-                r.number,
-                r.due_date,
-                r.kind,
-                r.annual_rate,
-                instalment,
-                interest,
-                principal,
-                balloon,
-                r.fees,
-                opening - repaid,
-                rm(r.deferred),
-            )
-        )
+            Row(r.number, r.due_date, r.kind, r.annual_rate, instalment, interest, principal, balloon, r.fees,
+                balance, rm(r.deferred))
+        )  # fmt: skip
+        before = balance
     return out
 
 
 def _roll_flat(
     terms: LoanTerms, cur: Currency, opening: Decimal, balloon: Decimal, per_period: Decimal
 ) -> list[Row]:
-    """Flat (add-on) interest: ``opening × rate × years`` spread over the instalments."""
+    """Flat (add-on, precomputed) interest: ``opening × rate × years``, level instalments.
+
+    The total interest is split between the instalments equally or by the Rule of 78 (sum of digits);
+    shares are cumulated before rounding, so they are never negative and add up to the total exactly.
+    The principal part of each instalment is what is left of the level instalment.
+    """
     rm, ri = _rounders(terms, cur, exact=False)
     n = terms.term
     ppy = terms.frequency.periods_per_year
     total_interest = rm(opening * terms.annual_rate * n / ppy)
+    level = ri((opening - balloon + total_interest) / n)
     dues = payment_dates(terms.first_due, n, terms.frequency, terms.end_of_month)
     digits = n * (n + 1) // 2
+    rule_of_78 = terms.flat_allocation is FlatAllocation.RULE_OF_78
+    zero = rm(ZERO)
     rows: list[Row] = []
     b = opening
-    paid_interest = ZERO
-    level_principal = (opening - balloon) / n
+    earned = zero  # cumulative rounded interest
     for j, due in enumerate(dues):
-        last = j == n - 1
+        k = j + 1
+        share = k * (2 * n - k + 1) // 2 if rule_of_78 else k
+        cumulative = rm(total_interest * share / (digits if rule_of_78 else n))
+        interest = cumulative - earned
+        principal = level - interest
+        last = k == n or b - principal <= balloon
         if last:
-            interest = total_interest - paid_interest
+            interest = total_interest - earned  # a precomputed loan's interest is due in full
             principal = b
-        else:
-            if terms.flat_allocation is FlatAllocation.RULE_OF_78:
-                interest = rm(total_interest * (n - j) / digits)
-            else:
-                interest = rm(total_interest / n)
-            principal = ri(level_principal + interest) - interest
-        paid_interest += interest
+        earned += interest
         b -= principal
-        extra = balloon if last else rm(ZERO)
+        extra = balloon if last else zero
         rows.append(
-            Row(
-                j + 1,
-                due,
-                RowKind.AMORTISING,
-                terms.annual_rate,
-                principal + interest - extra,
-                interest,
-                principal,
-                extra,
-                per_period,
-                b,
-                rm(ZERO),
-            )
-        )
+            Row(k, due, RowKind.AMORTISING, terms.annual_rate, principal + interest - extra, interest,
+                principal, extra, per_period, b, zero)
+        )  # fmt: skip
+        if last:
+            break
     return rows
 
 

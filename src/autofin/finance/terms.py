@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from autofin.dates import DayCount, Frequency, add_months, regular_period_start
@@ -208,13 +208,15 @@ class FloatingRate(_Model):
             raise ValueError("path dates must be strictly increasing")
         if sorted(self.reset_dates) != self.reset_dates:
             raise ValueError("reset_dates must be in order")
-        if (
-            self.lifetime_cap is not None
-            and self.lifetime_floor is not None
-            and self.lifetime_cap < self.lifetime_floor
-        ):
-            raise ValueError("lifetime_cap must not be below lifetime_floor")
         return self
+
+    @field_validator("lifetime_floor")
+    @classmethod
+    def _floor_below_cap(cls, floor: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        cap = info.data.get("lifetime_cap")
+        if floor is not None and cap is not None and cap < floor:
+            raise ValueError(f"must not be above lifetime_cap ({cap})")
+        return floor
 
     def benchmark_on(self, day: date) -> Decimal | None:
         """The benchmark value in force on ``day`` (``None`` before the path starts)."""
