@@ -16,6 +16,7 @@ Conventions (see docs/contracts.md, "Early settlement"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -103,34 +104,38 @@ def _penalty(
     return rule.flat_amount
 
 
+def _period_interest(schedule: Schedule, paid: int, nxt: Row) -> Decimal:
+    """The scheduled interest of the current period (the one ending at ``nxt``), deferred excluded."""
+    carried = schedule.rows[paid - 1].deferred if paid else ZERO
+    if schedule.terms.timing is PaymentTiming.ADVANCE:
+        return nxt.interest  # row k pays the interest of the period before it
+    if nxt.kind is RowKind.DEFERRED_INTEREST:
+        return nxt.deferred - carried
+    if nxt.kind is RowKind.HOLIDAY:
+        return -nxt.principal  # the interest that will be capitalised at the period's end
+    if nxt.kind is RowKind.INTEREST_FREE:
+        return ZERO
+    return nxt.interest - carried
+
+
 def _accrued(schedule: Schedule, paid: int, nxt: Row, on: date, interest_to: InterestTo) -> Decimal:
     """Interest owed on ``on`` for the current period (excluding deferred interest)."""
     terms = schedule.terms
-    cur = schedule.currency
-    rows = schedule.rows
-    since = rows[paid - 1].due_date if paid else terms.start_date
-    balance = rows[paid - 1].balance if paid else schedule.opening_balance
-    carried = rows[paid - 1].deferred if paid else ZERO
-    period_interest = (
-        nxt.interest - carried if nxt.kind in (RowKind.AMORTISING, RowKind.INTEREST_ONLY) else None
-    )
-    if terms.timing is PaymentTiming.ADVANCE:
-        # Row k pays the interest of the period before it; the current period's interest is owed
-        # with the next row.
-        period_interest = nxt.interest
-    if terms.repayment is Repayment.FLAT:
-        assert period_interest is not None
-        if interest_to is InterestTo.NEXT_DUE or on >= nxt.due_date:
-            return period_interest
-        span = (nxt.due_date - since).days
-        return round_money(period_interest * (on - since).days / span, cur)
+    since = schedule.rows[paid - 1].due_date if paid else terms.start_date
     if on == nxt.due_date or interest_to is InterestTo.NEXT_DUE:
-        if period_interest is not None:
-            return period_interest
-        on = nxt.due_date
+        return _period_interest(schedule, paid, nxt)
+    if terms.repayment is Repayment.FLAT:
+        # Precomputed interest: the current period's share is earned by days; later shares are rebated.
+        span = (nxt.due_date - since).days
+        return round_money(
+            _period_interest(schedule, paid, nxt) * (on - since).days / span, schedule.currency
+        )
     if nxt.kind is RowKind.INTEREST_FREE:
         return ZERO
-    return round_money(balance * nxt.annual_rate * year_fraction(since, on, terms.day_count), cur)
+    balance = schedule.rows[paid - 1].balance if paid else schedule.opening_balance
+    return round_money(
+        balance * nxt.annual_rate * year_fraction(since, on, terms.day_count), schedule.currency
+    )
 
 
 def payoff_quote(schedule: Schedule, on: date, interest_to: InterestTo = InterestTo.DATE) -> PayoffQuote:
@@ -151,10 +156,11 @@ def partial_prepayment(
     amount: Decimal,
     effect: PrepaymentEffect = PrepaymentEffect.REDUCE_INSTALMENT,
 ) -> PrepaymentResult:
-    """Apply ``amount`` on ``on``: accrued and deferred interest and the penalty first, then principal.
+    """Apply ``amount`` on ``on``, on top of any instalment due that day (which is paid as scheduled):
+    interest accrued since the last due date, deferred interest and the penalty first, then principal.
 
-    Returns the new schedule of the remaining balance from ``on`` (its first instalment is the next
-    one of the old schedule). Supported for declining-balance loans paid in arrears; flat-rate and
+    Returns the new schedule of the remaining balance from ``on``: its first instalment is the next
+    one of the old schedule. Supported for declining-balance loans paid in arrears; flat-rate and
     in-advance contracts can be settled in full with :func:`payoff_quote` but not partially.
     """
     terms = schedule.terms
@@ -168,43 +174,43 @@ def partial_prepayment(
         raise ValidationError(
             "timing", terms.timing.value, "in-advance contracts can only be settled in full"
         )
-    quote = payoff_quote(schedule, on)
-    paid, cur = quote.instalments_paid, schedule.currency
+    rows, cur = schedule.rows, schedule.currency
+    if on < terms.start_date:
+        raise ValidationError("on", on.isoformat(), "must not be before the start date")
+    # The instalments due on or before the prepayment date are paid as scheduled; the amount is extra.
+    paid = sum(1 for r in rows if r.due_date <= on)
+    if paid >= len(rows) - 1:
+        raise ValidationError("on", on.isoformat(), "leaves at most one instalment: settle with payoff_quote")
+    balance = rows[paid - 1].balance if paid else schedule.opening_balance
+    deferred = rows[paid - 1].deferred if paid else ZERO
+    interest = _accrued(schedule, paid, rows[paid], on, InterestTo.DATE)
     rule = terms.prepayment_penalty
-    owed_first = quote.interest + quote.deferred_interest
+    owed_first = interest + deferred
     available = amount - owed_first
     if rule is not None and rule.flat_amount is not None:
         available -= _penalty(schedule, rule, paid, ZERO, ZERO)
-    if rule is not None and rule.pct_of_prepaid is not None and quote.penalty:
+    charged = _penalty(schedule, rule, paid, balance, rows[paid].annual_rate) > 0
+    if rule is not None and rule.pct_of_prepaid is not None and charged:
         reduction = round_money(available / (1 + rule.pct_of_prepaid), cur)
-    elif rule is not None and rule.months_of_interest is not None and quote.penalty:
-        rate = schedule.rows[paid].annual_rate
+    elif rule is not None and rule.months_of_interest is not None and charged:
+        rate = rows[paid].annual_rate
         reduction = round_money(available / (1 + rate * rule.months_of_interest / 12), cur)
     else:
         reduction = available
     if reduction <= 0:
         raise ValidationError("amount", amount, f"must exceed the interest and charges owed ({owed_first})")
-    balloon = schedule.balloon
-    if reduction >= quote.principal - balloon:
+    if reduction >= balance - schedule.balloon:
         raise ValidationError(
             "amount",
             amount,
             "repays the whole balance (or more than the balance less the balloon): use payoff_quote",
         )
-    penalty = _penalty(schedule, rule, paid, reduction, schedule.rows[paid].annual_rate)
-    remaining = schedule.rows[paid:]
-    if remaining[0].due_date == on:
-        # The prepayment takes the place of the instalment due today: it pays that period's interest
-        # and the rest of it reduces the principal, which is re-amortised over the later due dates.
-        remaining = remaining[1:]
-        paid += 1
-    if not remaining:
-        raise ValidationError("on", on.isoformat(), "is the last due date: settle in full with payoff_quote")
-    new_terms = _remaining_terms(schedule, paid, on, quote.principal - reduction, effect, remaining)
+    penalty = _penalty(schedule, rule, paid, reduction, rows[paid].annual_rate)
+    remaining = rows[paid:]
+    new_terms = _remaining_terms(schedule, paid, on, balance - reduction, effect, remaining)
     return PrepaymentResult(
-        on, amount, quote.interest, quote.deferred_interest, penalty, amount - owed_first - penalty,
-        build_schedule(new_terms),
-    )  # fmt: skip
+        on, amount, interest, deferred, penalty, amount - owed_first - penalty, build_schedule(new_terms)
+    )
 
 
 def _remaining_terms(
@@ -232,7 +238,7 @@ def _remaining_terms(
         "price": None,
         "down_payment": ZERO,
         "start_date": on,
-        "first_payment_date": remaining[0].due_date if remaining[0].due_date > on else None,
+        "first_payment_date": remaining[0].due_date,
         "term": len(remaining),
         "annual_rate": remaining[0].annual_rate,
         "fees": [],
@@ -250,7 +256,7 @@ def _remaining_terms(
             )
         if terms.repayment is Repayment.EQUAL_PRINCIPAL:
             level = remaining[0].principal
-            update["term"] = min(len(remaining), -(-(balance - schedule.balloon) // level))
+            update["term"] = min(len(remaining), math.ceil((balance - schedule.balloon) / level))
         elif terms.repayment is Repayment.ANNUITY:
             update["instalment"] = _level_instalment(remaining)
     data = terms.model_dump()
