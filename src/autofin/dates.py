@@ -218,27 +218,27 @@ def payment_dates(first: date, count: int, frequency: Frequency, end_of_month: b
 
 
 def _semi_monthly(first: date, count: int, end_of_month: bool) -> list[date]:
-    if first.day > 15 and not is_month_end(first):
-        day_a, second_half = first.day - 15, True
-    elif first.day > 15:  # a month end: pair it with the 15th
-        day_a, second_half = 15, True
+    """Two dates a month: ``(d, d + 15)`` from an anchor ``d``; the first date is always ``first``.
+
+    An anchor after the 15th is the second date of its pair (``first.day − 15``, ``first.day``). With
+    the end-of-month rule an anchor on the 15th or on a month end makes the pair (15th, last day).
+    """
+    month_end_pair = end_of_month and (first.day == 15 or (first.day > 15 and is_month_end(first)))
+    if first.day > 15:
+        day_a, day_b, half = (15 if month_end_pair else first.day - 15), first.day, 1
     else:
-        day_a, second_half = first.day, False
+        day_a, day_b, half = first.day, first.day + 15, 0
     out: list[date] = []
-    month_start = date(first.year, first.month, 1)
-    k = 0
-    half = 1 if second_half else 0
+    year, month = first.year, first.month
     while len(out) < count:
-        m = add_months(month_start, k)
-        last = calendar.monthrange(m.year, m.month)[1]
+        last = days_in_month(year, month)
         if half == 0:
-            out.append(date(m.year, m.month, min(day_a, last)))
+            out.append(date(year, month, min(day_a, last)))
             half = 1
         else:
-            day_b = last if (day_a == 15 and end_of_month) or day_a + 15 > last else day_a + 15
-            out.append(date(m.year, m.month, day_b))
+            out.append(date(year, month, last if month_end_pair else min(day_b, last)))
             half = 0
-            k += 1
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
 
 

@@ -107,6 +107,8 @@ def round_money(
     must itself be a whole number of minor units.
     """
     cur = currency(ccy)
+    if not amount.is_finite():
+        raise ValidationError("amount", amount, "must be a finite number")
     if multiple is None or multiple == cur.quantum:
         return amount.quantize(cur.quantum, rounding=mode.decimal_mode, context=CONTEXT)
     if multiple <= 0:
@@ -135,15 +137,29 @@ class Money:
         cur = currency(ccy)
         return cls(round_money(to_decimal(amount), cur, mode), cur)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise ValidationError("amount", self.amount, "must be a finite Decimal")
+        if self.amount != self.amount.quantize(self.currency.quantum, context=CONTEXT):
+            raise ValidationError(
+                "amount",
+                self.amount,
+                f"must be a whole number of {self.currency.quantum} (use Money.of to round)",
+            )
+
     def _same(self, other: Money) -> None:
         if other.currency != self.currency:
             raise ValidationError("currency", other.currency.code, f"must match {self.currency.code}")
 
-    def __add__(self, other: Money) -> Money:
+    def __add__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
         self._same(other)
         return Money(self.amount + other.amount, self.currency)
 
-    def __sub__(self, other: Money) -> Money:
+    def __sub__(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
         self._same(other)
         return Money(self.amount - other.amount, self.currency)
 
