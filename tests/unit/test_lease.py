@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autofin.errors import UnknownCurrencyError, ValidationError
+from autofin.finance.apr import CashFlow, cn_annualised_rate
 from autofin.finance.lease import (
     RATE_NOTICE,
     ConsumerLeaseTerms,
@@ -29,6 +30,8 @@ from autofin.finance.lease import (
     open_end_lease,
     open_end_settlement,
 )
+from autofin.finance.schedule import RowKind, build_schedule
+from autofin.finance.terms import Balloon, LoanTerms, PaymentTiming, RoundingRule
 
 D = Decimal  # short for the many literal amounts below
 
@@ -100,6 +103,7 @@ def test_negative_charge_names_the_charge() -> None:
     [
         ({"asset_price": D("-100")}, "asset_price"),
         ({"term_months": 0}, "term_months"),
+        ({"term_months": 601}, "term_months"),  # beyond the loan engine's 600 periods
         ({"lease_rate": D("-0.01")}, "lease_rate"),
         ({"lease_rate": D("6")}, "lease_rate"),
         ({"down_payment": D("150000")}, "down_payment"),
@@ -413,3 +417,96 @@ def test_one_plus_three() -> None:
     assert lease.purchase_option_due == date(2025, 5, 10)
     assert inst.rows[0].due_date == date(2025, 6, 10)
     assert inst.rows[-1].due_date == date(2028, 5, 10)
+
+
+# ---------------------------------------------------------------- one mechanism: engine and solver
+
+
+def test_rent_timing_is_the_engines_payment_timing() -> None:
+    assert RentTiming is PaymentTiming
+
+
+@pytest.mark.parametrize(
+    ("timing", "option", "multiple"),
+    [
+        (RentTiming.ARREARS, D("1"), None),
+        (RentTiming.ADVANCE, D("1"), None),
+        (RentTiming.ADVANCE, D("45000"), None),
+        (RentTiming.ARREARS, D("30000"), D("1")),
+        (RentTiming.ADVANCE, D("0"), D("10")),
+    ],
+)
+def test_rent_is_the_loan_engines_instalment(timing: RentTiming, option: D, multiple: D | None) -> None:
+    """With rents in arrears or one in advance, the lease's priced rent is the instalment the engine
+    solves for a loan with the purchase option as its balloon, and the rents are its instalments."""
+    s = finance_lease(finance(timing=timing, purchase_option_price=option, rent_rounding_multiple=multiple))
+    loan = build_schedule(
+        LoanTerms(
+            loan_amount=D("150000"),
+            annual_rate=D("0.06"),
+            term=36,
+            start_date=date(2024, 1, 1),
+            timing=timing,
+            balloon=Balloon(amount=option) if option else None,
+            rounding=RoundingRule(instalment_multiple=multiple),
+        )
+    )
+    instalments = [r.instalment for r in loan.rows if r.kind is RowKind.AMORTISING]
+    assert s.level_rent == instalments[0]
+    assert [r.rent for r in s.rows] == instalments
+    assert s.total_rent + option == loan.total_of_payments
+
+
+def test_interest_on_an_exact_half_cent_rounds_half_up() -> None:
+    # 198,975.00 × 2.8 % / 12 = 464.275 exactly: computed as 198,975 × 0.00233… it looked like
+    # 464.27499… and rounded down; the engine multiplies before dividing.
+    s = finance_lease(finance(asset_price=D("198975"), lease_rate=D("0.028"), timing=RentTiming.ARREARS))
+    assert s.rows[0].interest == D("464.28")
+
+
+def test_annualised_rate_is_the_cn_irr_of_the_lessees_flows() -> None:
+    s = finance_lease(finance(handling_fee=D("3000"), deposit=D("10000"), purchase_option_price=D("1")))
+    start = date(2024, 1, 1)
+    advance = [CashFlow(start, s.financed_amount - D("3000") - D("10000") - s.rows[0].cash_due)]
+    payments = [
+        CashFlow(date(2024 + (j // 12), j % 12 + 1, 1), r.cash_due) for j, r in enumerate(s.rows) if j > 0
+    ]
+    refund = s.deposit_refund - s.purchase_option_price
+    solved = cn_annualised_rate([*advance, CashFlow(date(2027, 1, 1), refund)], payments).apr
+    assert s.annualised_rate is not None
+    assert abs(s.annualised_rate - solved) < D("1e-30")  # the lease keeps 34 digits, the solver 40
+
+
+def test_rent_rounding_that_leaves_no_principal_for_the_last_rent_is_rejected() -> None:
+    # Whole tens overpay so much that 68 rents bring the investment down to the purchase option: the
+    # 69th rent would not even cover its interest.
+    with pytest.raises(ValidationError) as excinfo:
+        finance_lease(
+            finance(
+                asset_price=D("49639.01"),
+                down_payment=D("2233.76"),
+                lease_rate=D("0.2489"),
+                term_months=69,
+                timing=RentTiming.ARREARS,
+                purchase_option_price=D("33357.41"),
+                rent_rounding_multiple=D("10"),
+            )
+        )
+    assert excinfo.value.field == "rent_rounding_multiple"
+
+
+def test_rent_rounding_that_makes_the_last_rent_negative_is_rejected() -> None:
+    # Two rents in advance, tens: the engine's last instalment would be negative.
+    with pytest.raises(ValidationError) as excinfo:
+        finance_lease(
+            finance(
+                asset_price=D("9559.54"),
+                lease_rate=D("0.1595"),
+                term_months=37,
+                advance_payments=2,
+                purchase_option_price=D("8488.87"),
+                rent_rounding_multiple=D("10"),
+            )
+        )
+    assert excinfo.value.field == "rent_rounding_multiple"
+    assert "negative" in excinfo.value.rule

@@ -20,7 +20,11 @@ computes them (the QuantLib split of ../../../shared/DESIGN.md):
   in arrears (and the HP-12C style "several payments in advance"), a deposit (保证金) refunded or set
   against the last rents, and an exact schedule (rent, principal, interest, outstanding investment)
   that ends at the purchase-option price, the last rent absorbing rounding. :func:`one_plus_three`
-  builds the Chinese "1+3" structure on it.
+  builds the Chinese "1+3" structure on it. The schedule is rolled by the generic loan engine
+  (:func:`autofin.finance.schedule.build_schedule`: the rent as the instalment, the purchase option
+  as the balloon); this module adds what is lease-specific (pricing the rent with several payments in
+  advance, the deposit, the handling fee, the rows as a lessor reports them) and solves its rates with
+  :func:`autofin.finance.apr.cn_annualised_rate`.
 
 Units: money is :class:`~decimal.Decimal` in major units of the contract currency, rounded half-up to
 the minor unit unless a rounding rule says otherwise; rates are annual decimals (``0.0599``); a money
@@ -36,8 +40,6 @@ display of them must carry that notice (:data:`RATE_NOTICE`).
 
 from __future__ import annotations
 
-import calendar
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,7 +47,11 @@ from decimal import Decimal, localcontext
 from enum import StrEnum
 from typing import Final
 
+from autofin.dates import add_months
 from autofin.errors import ConvergenceError, ValidationError
+from autofin.finance.apr import CashFlow, cn_annualised_rate
+from autofin.finance.schedule import Row, RowKind, build_schedule
+from autofin.finance.terms import Balloon, LoanTerms, PaymentTiming, StepRange, Steps
 from autofin.money import CONTEXT, Currency, Rounding, currency, round_money, to_decimal
 
 __all__ = [
@@ -92,6 +98,8 @@ _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 #: Presumption multiple of 15 U.S.C. 1667b(a) / 12 CFR 1013.4(m)(1): three base monthly payments.
 _OPEN_END_PRESUMPTION_PAYMENTS: Final = 3
+#: The longest term the loan engine schedules (``LoanTerms.term``), which finance leases run on.
+_MAX_ENGINE_TERM: Final = 600
 
 
 # ----------------------------------------------------------------------------------------------- rates
@@ -136,59 +144,37 @@ def implied_money_factor(
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def _add_months(start: date, months: int) -> date:
-    """``start`` moved by whole months, the day clamped to the month's end (31 Jan + 1 → 28/29 Feb)."""
-    years, month0 = divmod(start.month - 1 + months, MONTHS_PER_YEAR)
-    year, month = start.year + years, month0 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+#: A neutral first-of-month date. Lease arithmetic counts whole months (``lease_rate / 12`` a month,
+#: whatever the month's length), so the loan engine and the IRR solver are run on this calendar, where
+#: every period is exactly one month and no broken first period can arise; the lease dates its rows
+#: itself from the contract's start date.
+_MONTH_GRID_START: Final = date(2000, 1, 1)
 
 
-def _npv(rate: Decimal, flows: Sequence[Decimal]) -> Decimal:
-    total, discount, step = _ZERO, _ONE, _ONE / (_ONE + rate)
-    for flow in flows:
-        total += flow * discount
-        discount *= step
-    return total
+def _monthly_irr(flows: Sequence[Decimal], field_name: str) -> Decimal:
+    """The monthly rate ``i`` with ``Σ flows[t] / (1 + i)^t = 0``, ``flows[t]`` due ``t`` months in.
 
-
-def _periodic_irr(flows: Sequence[Decimal], field_name: str = "cash_flows") -> Decimal:
-    """The periodic rate ``i`` with ``Σ flows[t] / (1 + i)^t = 0`` (flows one period apart).
-
-    Brackets the root nearest zero (scanning outwards to -90 % and +1000 % a period, so a deposit refund
-    or other late sign change cannot pull in a spurious root), then bisects in 34-digit arithmetic.
-    Raises :class:`ConvergenceError` naming ``field_name`` if no rate is bracketed.
+    ``flows[0]`` must be money paid out (negative); negative flows are money out (advances), positive
+    ones money back (payments). Solved by :func:`autofin.finance.apr.cn_annualised_rate` on whole
+    months (no odd days), which is exactly the monthly IRR. Raises :class:`ConvergenceError` naming
+    ``field_name`` if the flows have no rate (nothing paid out at the start, or nothing paid back).
     """
-    with localcontext(CONTEXT):
-        grid = [Decimal(g) for g in ("0", "0.005", "0.02", "0.05", "0.1", "0.25", "0.5", "1", "10")]
-        negative = [Decimal(g) for g in ("0", "-0.005", "-0.02", "-0.05", "-0.1", "-0.25", "-0.5", "-0.9")]
-        bracket: tuple[Decimal, Decimal] | None = None
-        for side in (grid, negative):
-            values = [(r, _npv(r, flows)) for r in side]
-            for (r0, f0), (r1, f1) in itertools.pairwise(values):
-                if f0 == 0:
-                    return r0
-                if (f0 > 0) != (f1 > 0):
-                    bracket = (min(r0, r1), max(r0, r1))
-                    break
-            if bracket is not None:
-                break
-        if bracket is None:
-            raise ConvergenceError(
-                field_name, len(flows), "cash flows have no rate between -90% and 1000% a period"
-            )
-        low, high = bracket
-        f_low = _npv(low, flows)
-        tolerance = Decimal("1e-30")
-        for _ in range(200):
-            mid = (low + high) / 2
-            f_mid = _npv(mid, flows)
-            if f_mid == 0 or high - low < tolerance:
-                return mid
-            if (f_mid > 0) == (f_low > 0):
-                low, f_low = mid, f_mid
-            else:
-                high = mid
-        return (low + high) / 2
+    if not flows or flows[0] >= 0:
+        raise ConvergenceError(field_name, len(flows), "cash flows start with no money paid out: no rate")
+    advances: list[CashFlow] = []
+    payments: list[CashFlow] = []
+    for months, flow in enumerate(flows):
+        if flow:
+            due = add_months(_MONTH_GRID_START, months)
+            (advances if flow < 0 else payments).append(CashFlow(due, abs(flow)))
+    if not payments:
+        raise ConvergenceError(field_name, len(flows), "cash flows pay nothing back: no rate")
+    try:
+        result = cn_annualised_rate(advances, payments)
+    except ConvergenceError as error:
+        raise ConvergenceError(field_name, len(flows), error.rule) from error
+    assert result.periodic_rate is not None  # always set by the CN method
+    return result.periodic_rate
 
 
 def _decimal_fields(obj: object, names: Sequence[str]) -> None:
@@ -204,9 +190,12 @@ def _require(condition: bool, field_name: str, value: object, rule: str) -> None
         raise ValidationError(field_name, value, rule)
 
 
-def _check_term(term_months: object, field_name: str = "term_months") -> None:
+def _check_term(term_months: object, field_name: str = "term_months", most: int | None = None) -> None:
     ok = isinstance(term_months, int) and not isinstance(term_months, bool) and term_months > 0
     _require(ok, field_name, term_months, "must be a positive whole number of months")
+    if most is not None:
+        assert isinstance(term_months, int)
+        _require(term_months <= most, field_name, term_months, f"must be at most {most} months")
 
 
 def _check_rate(value: Decimal | None, field_name: str) -> None:
@@ -537,7 +526,7 @@ def _consumer_schedule(
     """
     flows = [payment - adjusted] + [payment] * (n - 1) + [residual]
     try:
-        i = _periodic_irr(flows, "base_periodic_payment")
+        i = _monthly_irr(flows, "base_periodic_payment")
     except ConvergenceError:
         if n > 1:
             raise
@@ -716,11 +705,10 @@ def open_end_settlement(disclosure: OpenEndLeaseDisclosure, realized_value: Deci
 # ============================================================================ finance lease (融资租赁)
 
 
-class RentTiming(StrEnum):
-    """When rents fall within their month."""
-
-    ADVANCE = "advance"  # 先付: at the start of each period (annuity due)
-    ARREARS = "arrears"  # 后付: at the end of each period (ordinary annuity)
+RentTiming = PaymentTiming
+"""When rents fall within their month: ``ADVANCE`` (先付, at the start of each month, an annuity due)
+or ``ARREARS`` (后付, at the end, an ordinary annuity). The lease's name for
+:class:`autofin.finance.terms.PaymentTiming`, the one timing enum of the contract math."""
 
 
 class DepositTreatment(StrEnum):
@@ -742,11 +730,13 @@ class FinanceLeaseTerms:
     month. Rents are level; with :attr:`RentTiming.ADVANCE`, ``advance_payments`` (default 1) rents are
     collected at signing — the HP-12C "payments in advance" convention: with ``k`` of them, ``k`` rents
     are paid at signing and the other ``term − k`` at the start of months 2 … ``term − k + 1``, so the
-    last ``k`` months carry no rent. ``purchase_option_price`` (留购价: ``1`` yuan, or a balloon-like
+    last ``k − 1`` months carry no rent. ``purchase_option_price`` (留购价: ``1`` yuan, or a balloon-like
     amount) is due at the end of the term. ``deposit`` (保证金) is paid at signing and treated per
     ``deposit_treatment``; ``handling_fee`` (手续费) is paid at signing; neither changes the rent but
-    both enter :attr:`FinanceLeaseSchedule.annualised_rate`. ``rent_rounding_multiple`` rounds the
-    level rent to a multiple (``Decimal("1")`` for whole yuan); the last rent absorbs the difference.
+    both enter :attr:`FinanceLeaseSchedule.annualised_rate`. ``rounding`` is how the level rent is
+    rounded (interest is always rounded half-up to the minor unit); ``rent_rounding_multiple`` rounds it
+    to a multiple instead (``Decimal("1")`` for whole yuan); the last rent absorbs the difference.
+    ``term_months`` is at most 600 (the loan engine's limit).
     """
 
     asset_price: Decimal
@@ -796,7 +786,7 @@ def _validate_finance_terms(t: FinanceLeaseTerms) -> None:
     """All rules for :class:`FinanceLeaseTerms`, in one place; each failure names its field."""
     currency(t.currency)
     _require(t.asset_price > 0, "asset_price", t.asset_price, "must be positive")
-    _check_term(t.term_months)
+    _check_term(t.term_months, most=_MAX_ENGINE_TERM)
     _require(t.lease_rate is not None, "lease_rate", t.lease_rate, "is required")
     _check_rate(t.lease_rate, "lease_rate")
     for name in ("down_payment", "purchase_option_price", "deposit", "handling_fee"):
@@ -868,8 +858,12 @@ class FinanceLeaseSchedule:
     ``Σ rent = Σ principal + Σ interest``, to the cent. ``level_rent`` is the contractual level rent
     (before the last rent's rounding adjustment). ``annualised_rate`` is 12 × the monthly IRR of the
     lessee's actual cash flows (down payment excluded; handling fee, deposit and its refund or offset
-    included) — the effective cost of the lease, not an APR under US law. It is ``None`` when those
-    flows have no rate (more paid at signing than financed, so the lessor is never out of pocket).
+    included), solved by :func:`autofin.finance.apr.cn_annualised_rate` (PBoC IRR basis) — the
+    effective cost of the lease, not an APR under US law. It is ``None`` when those flows have no rate
+    (as much paid at signing as financed, so the lessor is never out of pocket). A deposit refunded
+    at the end can give the flows a second, spurious rate (a negative one, in ordinary contracts);
+    the solver finds the one near the contract rate, except when almost all of the financed amount
+    is paid at signing, where neither rate measures a cost.
     """
 
     currency: Currency
@@ -887,7 +881,15 @@ class FinanceLeaseSchedule:
 
 
 def _level_rent(financed: Decimal, residual: Decimal, i: Decimal, n: int, k: int) -> Decimal:
-    """Unrounded level rent: ``(F − R·vⁿ) / (k + a(n−k))`` in advance (k ≥ 1), ``/ a(n)`` in arrears."""
+    """Unrounded level rent: ``(F − R·vⁿ) / (k + a(n−k))`` in advance (k ≥ 1), ``/ a(n)`` in arrears.
+
+    The lease prices its rent here and hands it to the loan engine as a fixed instalment. For rents
+    in arrears or one in advance this is exactly the instalment the engine would solve (a unit test
+    pins that); the engine cannot price the HP-12C convention of ``k`` > 1 rents at signing, which it
+    sees as one stepped instalment of ``k`` rents (rounded as a whole, not ``k`` × a rounded rent)
+    followed by a purchase option discounted over the rent-free months and rounded to the cent, and it
+    does not report the level rent when the only rent is the last (it absorbs rounding).
+    """
     with localcontext(CONTEXT):
         if i == 0:
             return (financed - residual) / n
@@ -899,9 +901,12 @@ def _level_rent(financed: Decimal, residual: Decimal, i: Decimal, n: int, k: int
 def finance_lease(terms: FinanceLeaseTerms) -> FinanceLeaseSchedule:
     """Compute a finance lease: level rent, exact schedule ending at the purchase-option price.
 
-    Each month's interest is rounded to the minor unit; balances run on rounded amounts; the last rent
-    is set so that the outstanding investment at the end of the term is exactly the purchase-option
-    price (with several payments in advance, the months after the last rent accrue interest to it).
+    The level rent is priced by :func:`_level_rent` and rounded; the schedule itself is rolled by the
+    generic loan engine (:func:`autofin.finance.schedule.build_schedule`) with that rent as a fixed
+    instalment, the purchase option as the balloon and the lease's timing: each month's interest is
+    rounded to the minor unit, balances run on rounded amounts, and the last rent absorbs rounding so
+    that the outstanding investment at the end of the term is exactly the purchase-option price (with
+    several payments in advance, the months after the last rent accrue interest to it).
     """
     t = terms
     ccy = currency(t.currency)
@@ -913,46 +918,39 @@ def finance_lease(terms: FinanceLeaseTerms) -> FinanceLeaseSchedule:
         level = round_money(
             _level_rent(financed, residual, i, n, k), ccy, t.rounding, t.rent_rounding_multiple
         )
-        # Rents by month; ``last`` is the last month with a rent (it absorbs rounding).
-        scheduled = [level] * n if k == 0 else [level * k] + [level] * (n - k) + [_ZERO] * (k - 1)
-        last = max(j for j, r in enumerate(scheduled) if r > 0 or j == 0)
-        # Closing balances the months from ``last`` on must reach, so the term ends at ``residual``.
-        targets = {j: round_money(residual / (_ONE + i) ** (n - 1 - j), ccy) for j in range(last, n)}
+        # Closing balances of the months from the last rent on (only > 1 of them with k > 1 rents at
+        # signing): the purchase option discounted back, so the term ends exactly at ``residual``.
+        rent_months = n - k + 1 if k > 0 else n
+        targets = [round_money(residual / (_ONE + i) ** (n - 1 - j), ccy) for j in range(rent_months - 1, n)]
+    if level <= 0:
+        field_name = "purchase_option_price" if t.rent_rounding_multiple is None else "rent_rounding_multiple"
+        raise ValidationError(field_name, getattr(t, field_name), "leaves a level rent of zero")
 
-        rows: list[FinanceLeaseRow] = []
-        balance = financed
-        for j in range(n):
-            rent = scheduled[j]
-            if k > 0:  # rent at the start of the month, interest on what remains
-                if j == last:
-                    remaining = round_money(targets[j] / (_ONE + i), ccy)
-                    rent = balance - remaining
-                    interest = targets[j] - remaining
-                elif j > last:
-                    interest = targets[j] - balance
-                else:
-                    interest = round_money((balance - rent) * i, ccy)
-                closing = balance - rent + interest
-            else:  # rent at the end of the month, interest on the opening balance
-                interest = round_money(balance * i, ccy)
-                if j == last:
-                    rent = balance + interest - targets[j]
-                closing = balance + interest - rent
-            due = None
-            if t.start_date is not None:
-                due = _add_months(t.start_date, j if k > 0 else j + 1)
-            rows.append(
-                FinanceLeaseRow(j + 1, due, balance, rent, interest, rent - interest, closing, _ZERO, rent)
-            )
-            balance = closing
+    engine = _engine_rows(t, level, rent_months, k, targets[0])
 
-    if rows[last].rent < 0:
-        # Rounding the level rent up to a coarse multiple overpaid by more than the last rent.
-        raise ValidationError(
-            "rent_rounding_multiple",
-            t.rent_rounding_multiple,
-            f"is too coarse for a rent of {level}: the last rent would be {rows[last].rent}",
+    # Engine rows -> lease months. In arrears a row is the month it ends. In advance the engine's
+    # row j carries the interest accrued in month j - 1 (paid with rent j), while a lease row shows
+    # the lessor's income *for* its month, so month j takes the interest of row j + 1 (for the last
+    # rent, that of the engine's final purchase-option row; none if there is no purchase option).
+    rows: list[FinanceLeaseRow] = []
+    balance = financed
+    for j in range(n):
+        if j < rent_months:
+            rent = engine[j].instalment
+            if k == 0:
+                interest = engine[j].interest
+            else:
+                interest = engine[j + 1].interest if j + 1 < len(engine) else _ZERO
+        else:  # no rent: interest accrues towards the purchase-option price
+            rent, interest = _ZERO, targets[j - rent_months + 1] - balance
+        closing = balance - rent + interest
+        due = None
+        if t.start_date is not None:
+            due = add_months(t.start_date, j if k > 0 else j + 1)
+        rows.append(
+            FinanceLeaseRow(j + 1, due, balance, rent, interest, rent - interest, closing, _ZERO, rent)
         )
+        balance = closing
 
     # Deposit: offset the last rents (latest first), then the purchase option; or refund it at the end.
     deposit = round_money(t.deposit, ccy)
@@ -983,7 +981,7 @@ def finance_lease(terms: FinanceLeaseTerms) -> FinanceLeaseSchedule:
     flows[n] += residual - against_option - refund
     annualised: Decimal | None
     try:
-        monthly = _periodic_irr(flows, "finance_lease")
+        monthly = _monthly_irr(flows, "finance_lease")
     except ConvergenceError:
         annualised = None  # e.g. more paid at signing than financed: the lessor is never out of pocket
     else:
@@ -998,7 +996,7 @@ def finance_lease(terms: FinanceLeaseTerms) -> FinanceLeaseSchedule:
         level_rent=level,
         rows=tuple(rows),
         purchase_option_price=residual,
-        purchase_option_due=_add_months(t.start_date, n) if t.start_date is not None else None,
+        purchase_option_due=add_months(t.start_date, n) if t.start_date is not None else None,
         deposit_refund=refund,
         deposit_against_purchase_option=against_option,
         total_rent=total_rent,
@@ -1006,6 +1004,52 @@ def finance_lease(terms: FinanceLeaseTerms) -> FinanceLeaseSchedule:
         total_principal=total_rent - total_interest,
         annualised_rate=annualised,
     )
+
+
+def _engine_rows(
+    t: FinanceLeaseTerms, level: Decimal, rent_months: int, k: int, balloon: Decimal
+) -> tuple[Row, ...]:
+    """The lease's rents rolled by the loan engine: ``rent_months`` rents of ``level`` (``k`` of them
+    at signing as one payment, when ``k`` > 1), ending at ``balloon`` one month after the last rent
+    (in advance) or with it (in arrears).
+
+    ``balloon`` is the outstanding investment after the last rent's month: the purchase-option price,
+    discounted back over the ``k − 1`` rent-free months that follow with several payments in advance.
+
+    A level rent rounded up to a coarse multiple can overpay: the engine then either ends the loan
+    early (once the balance reaches the balloon before the last rent, in arrears, or zero, in
+    advance) or finds the last instalment negative. A lease's term is fixed, so both are reported as
+    :class:`ValidationError` on ``rent_rounding_multiple``.
+    """
+    too_coarse = f"is too coarse for a rent of {level}"
+    try:
+        loan = LoanTerms(
+            currency=t.currency,
+            loan_amount=t.financed_amount,
+            instalment=level,
+            annual_rate=t.lease_rate,
+            term=rent_months,
+            start_date=_MONTH_GRID_START,
+            timing=PaymentTiming.ARREARS if k == 0 else PaymentTiming.ADVANCE,
+            balloon=Balloon(amount=balloon) if balloon > 0 else None,
+            steps=Steps(ranges=[StepRange(from_period=1, to_period=1, factor=Decimal(k))]) if k > 1 else None,
+        )
+        rows = build_schedule(loan).rows
+    except ValidationError as error:
+        if error.field != "rounding.instalment_multiple":
+            raise
+        raise ValidationError(
+            "rent_rounding_multiple",
+            t.rent_rounding_multiple,
+            f"{too_coarse}: the last rent would be negative",
+        ) from error
+    if sum(1 for r in rows if r.kind is RowKind.AMORTISING) < rent_months:
+        raise ValidationError(
+            "rent_rounding_multiple",
+            t.rent_rounding_multiple,
+            f"{too_coarse}: the rents would leave no principal for the last rent (month {rent_months})",
+        )
+    return rows
 
 
 def finance_lease_rate(
@@ -1041,7 +1085,7 @@ def finance_lease_rate(
         flows[time] += level
     flows[n] += residual
     with localcontext(CONTEXT):
-        return _periodic_irr(flows, "rent") * MONTHS_PER_YEAR
+        return _monthly_irr(flows, "rent") * MONTHS_PER_YEAR
 
 
 # ----------------------------------------------------------------------------------------- "1+3"
@@ -1094,8 +1138,8 @@ def _validate_one_plus_three(t: OnePlusThreeTerms) -> None:
     _require(
         0 <= t.down_payment < t.vehicle_price, "down_payment", t.down_payment, "must be in [0, vehicle_price)"
     )
-    _check_term(t.lease_months, "lease_months")
-    _check_term(t.instalment_months, "instalment_months")
+    _check_term(t.lease_months, "lease_months", _MAX_ENGINE_TERM)
+    _check_term(t.instalment_months, "instalment_months", _MAX_ENGINE_TERM)
     _check_rate(t.lease_rate, "lease_rate")
     _check_rate(t.instalment_rate, "instalment_rate")
     financed = t.vehicle_price - t.down_payment
@@ -1131,7 +1175,7 @@ def one_plus_three(terms: OnePlusThreeTerms) -> OnePlusThreeSchedule:
             currency=t.currency,
         )
     )
-    second_start = _add_months(t.start_date, t.lease_months) if t.start_date is not None else None
+    second_start = add_months(t.start_date, t.lease_months) if t.start_date is not None else None
     instalments = finance_lease(
         FinanceLeaseTerms(
             asset_price=t.balloon_amount,

@@ -444,10 +444,38 @@ def _roll(
     last_m: Fraction | None = None
     last_rate = rate_num = ZERO
     rate_den = 1
+    # Fast path for the common middle rows: level instalment, same rate and period length.
+    middle = periods[1:-1]
+    fast = bool(middle) and not (advance or exact or equal_principal or terms.instalment is not None)
+    level: dict[Decimal, Decimal] = {}  # rounded instalment by step factor, for the current solve
+    fast_num, fast_den, r1, fast_pay = ZERO, 1, ZERO, ZERO
+    if fast:
+        m1, r1 = middle[0].m_roll, middle[0].rate
+        fast = periods[0].kind is RowKind.AMORTISING and all(
+            q.kind is RowKind.AMORTISING
+            and q.rate is r1
+            and q.m_roll is m1
+            and q.m_solve is m1
+            and q.factor is ONE
+            for q in middle
+        )
+        fast_num, fast_den = r1 * m1.numerator, m1.denominator
+    quantum, decimal_mode, am_kind = cur.quantum, terms.rounding.mode.decimal_mode, RowKind.AMORTISING
     for j, p in enumerate(periods):
         last = j == n - 1
+        if fast and 0 < j < n - 1:
+            interest = (b * fast_num / fast_den).quantize(quantum, rounding=decimal_mode, context=CONTEXT)
+            principal = fast_pay - interest
+            if b - principal > balloon:
+                b -= principal
+                rows.append(
+                    Row(
+                        p.number, p.due, am_kind, r1, fast_pay, interest, principal, zero, per_period, b, zero
+                    )
+                )
+                continue
         if j == 0 or p.reset:
-            level: dict[Decimal, Decimal] = {}  # rounded instalment by step factor, for this solve
+            level = {}
             rest = periods[j:]
             if equal_principal:
                 amortising = sum(1 for q in rest if q.kind is RowKind.AMORTISING)
@@ -457,6 +485,7 @@ def _roll(
             else:
                 m_pre = plan.m_pre_solve if j == 0 else Fraction(0)
                 base = _solve_base(b, rest, p.rate, balloon, advance, m_pre)
+                fast_pay = ri(base)
         if advance:
             interest_due, base_interest = rm(accrued), rm(accrued_solve if j == 0 else accrued)
         else:
