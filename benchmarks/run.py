@@ -111,6 +111,13 @@ def bench_schedule(quick: bool) -> list[Row]:
         )
         exact = measure(lambda: sched.build_schedule(terms))
         rows.append(Row("a", "autofin build_schedule (exact Decimal, 60 rows)", "schedule", exact))
+        from autofin import dates as dates_mod
+
+        def cold() -> None:
+            dates_mod._payment_dates.cache_clear()  # the memoised calendar computed afresh every time
+            sched.build_schedule(terms)
+
+        rows.append(Row("a", "autofin build_schedule, calendar not memoised", "schedule", measure(cold), ""))
     else:
         rows.append(
             Row("a", "autofin build_schedule", "schedule", None, "skipped: autofin.finance.schedule missing")

@@ -16,6 +16,7 @@ Conventions (all standard, see ISDA 2006 Definitions §4.16 for the day counts):
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -195,10 +196,20 @@ def payment_dates(first: date, count: int, frequency: Frequency, end_of_month: b
     """``count`` due dates starting at ``first``, one ``frequency`` apart.
 
     Month-based frequencies are computed from the anchor ``first`` (never by chaining, so a 31st
-    clamped to the 28th in February returns to the 31st in March).
+    clamped to the 28th in February returns to the 31st in March). The calendar is a pure function of
+    its arguments and is memoised: pricing thousands of structures on one start date computes it once.
     """
     if count < 1:
         raise ValidationError("term", count, "must be at least 1")
+    return list(_payment_dates(first, count, frequency, end_of_month))
+
+
+@functools.lru_cache(maxsize=4096)
+def _payment_dates(first: date, count: int, frequency: Frequency, end_of_month: bool) -> tuple[date, ...]:
+    return tuple(_compute_payment_dates(first, count, frequency, end_of_month))
+
+
+def _compute_payment_dates(first: date, count: int, frequency: Frequency, end_of_month: bool) -> list[date]:
     if frequency.days is not None:
         step = timedelta(days=frequency.days)
         return [first + k * step for k in range(count)]
