@@ -94,4 +94,4 @@ def run_demo(console: Console) -> None:
         f" the {promo.better.replace('_', ' ')}"
         f" is worth more (break-even rebate {promo.breakeven_rebate})."
     )
-    console.print("\nTry: autofin contract examples/balloon_loan.json --table  ·  docs: mkdocs serve")
+    console.print("\nTry: .venv/bin/autofin contract examples/balloon_loan.json --table  ·  docs: make docs")
