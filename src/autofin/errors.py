@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 
 class AutofinError(Exception):
     """Base class: something about the input or the request is wrong.
@@ -44,6 +46,14 @@ class UnknownCurrencyError(ValidationError):
 
 class ConvergenceError(AutofinError):
     """A numeric solver (APR, IRR) did not converge for the given cash flows."""
+
+
+def from_pydantic(exc: PydanticValidationError) -> ValidationError:
+    """Turn pydantic's first error into autofin's one-line, field-naming error."""
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(p) for p in err["loc"])
+    rule = str(err["msg"]).removeprefix("Value error, ")
+    return ValidationError(field, err.get("input"), rule)
 
 
 def _jsonable(value: Any) -> Any:

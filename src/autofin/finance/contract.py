@@ -25,12 +25,12 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from autofin.errors import ValidationError
+from autofin.errors import ValidationError, from_pydantic
 from autofin.finance import lease as lease_math
 from autofin.finance.apr import AprMethod, CashFlow, compute_apr
 from autofin.finance.disclosure import disclose_loan
 from autofin.finance.schedule import Schedule, build_schedule
-from autofin.finance.terms import from_pydantic, parse_terms
+from autofin.finance.terms import parse_terms
 
 RATE_PLACES = Decimal("1e-10")
 _RATE_FIELDS = frozenset(

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic import ValidationError as PydanticValidationError
 
 from autofin.dates import DayCount, Frequency, add_months, regular_period_start
-from autofin.errors import ValidationError
+from autofin.errors import ValidationError, from_pydantic
 from autofin.money import Rounding, currency
 
 NonNegative = Annotated[Decimal, Field(ge=0)]
@@ -420,11 +420,3 @@ def parse_terms(data: Any) -> LoanTerms:
         return LoanTerms.model_validate(data)
     except PydanticValidationError as exc:
         raise from_pydantic(exc) from None
-
-
-def from_pydantic(exc: PydanticValidationError) -> ValidationError:
-    """Turn pydantic's first error into autofin's one-line, field-naming error."""
-    err = exc.errors(include_url=False)[0]
-    field = ".".join(str(p) for p in err["loc"])
-    rule = str(err["msg"]).removeprefix("Value error, ")
-    return ValidationError(field, err.get("input"), rule)
