@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -270,6 +271,54 @@ def test_projection_without_speeds_is_the_sum_of_exact_schedules() -> None:
     alive = (exact.term[:, None] > np.arange(1, horizon + 1)[None, :]).sum(axis=0)
     assert np.array_equal(p.loans_performing, alive)
     assert p.prepayments.sum() == 0 and p.defaults.sum() == 0
+
+
+@pytest.mark.parametrize("months", [None, 100])
+def test_projection_moment_and_stepping_paths_agree(
+    monkeypatch: pytest.MonkeyPatch, months: int | None
+) -> None:
+    from autofin.finance import batch
+
+    rng = np.random.default_rng(21)
+    n = 2_000
+    bal = rng.uniform(100, 80_000, n)
+    rate = np.round(rng.uniform(0.0, 0.5, n), 6)
+    rate[::9] = 0.0
+    rem = rng.integers(1, 361, n)
+    kw: dict[str, Any] = {
+        "age": rng.integers(0, 4, n),
+        "months": months,
+        "balloon": np.where(rng.random(n) < 0.3, bal * 0.4, 0.0),
+        "abs_speed": 0.01,
+        "cdr": 0.02,
+        "severity": 0.5,
+        "recovery_lag": 3,
+    }
+    size = 4 * (int(months or rem.max()) + 2)
+    assert batch._moment_plan(rate, int(months or rem.max()), size) is not None
+    moments = project_cashflows(bal, rate, rem, **kw)
+    monkeypatch.setattr(batch, "_MOMENT_TABLE_MAX", 0)  # force the per-month stepping path
+    stepped = project_cashflows(bal, rate, rem, **kw)
+    for name, col in moments.as_dict().items():
+        ref = stepped.as_dict()[name]
+        assert np.allclose(col, ref, rtol=1e-11, atol=1e-9 * float(np.abs(ref).max() or 1.0)), name
+
+
+def test_projection_long_high_rate_loan_stays_accurate() -> None:
+    # 100 % p.a. over 1,200 months: g^m ≈ 1e41, so payment − i·B0 has no correct digit; π_1 is computed
+    # as (B0 − balloon)·i / (g^m − 1) instead, and the scheduled balances stay exact to rounding
+    b0, i = Fraction(10_000), Fraction(1, 12)
+    pmt = b0 * i / (1 - (1 + i) ** -1200)
+    p = project_cashflows([10_000.0], [1.0], [1200], months=12)
+    b = b0
+    for t in range(12):
+        interest = b * i
+        b -= pmt - interest
+        assert p.scheduled_interest[t] == pytest.approx(float(interest), rel=1e-12)
+        assert p.ending_balance[t] == pytest.approx(float(b), rel=1e-12)
+    full = project_cashflows([10_000.0], [1.0], [1200])
+    assert full.scheduled_principal.sum() == pytest.approx(10_000.0, rel=1e-12)
+    assert full.ending_balance[-1] == 0.0
 
 
 def test_projection_seasoned_loans_prepay_at_their_age() -> None:

@@ -17,6 +17,7 @@ See ``docs/batch.md`` for the conventions and a worked example.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -70,7 +71,7 @@ FloatArray = NDArray[np.float64]
 # --------------------------------------------------------------------------------------------------
 
 
-def _broadcast_int(name: str, value: npt.ArrayLike, n: int) -> IntArray:
+def _broadcast_int(name: str, value: npt.ArrayLike, n: int, *, view: bool = False) -> IntArray:
     arr = np.asarray(value)
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
@@ -85,11 +86,13 @@ def _broadcast_int(name: str, value: npt.ArrayLike, n: int) -> IntArray:
         raise ValidationError(name, value, "must be a scalar or a 1-D array")
     if arr.ndim == 1 and arr.shape[0] != n:
         raise ValidationError(name, value, f"must have one entry per contract ({n})")
+    if view:  # a read-only view of the input (a scalar is broadcast with stride 0)
+        return np.broadcast_to(arr.astype(np.int64, copy=False), (n,))
     out: IntArray = np.ascontiguousarray(np.broadcast_to(arr.astype(np.int64), (n,))).copy()
     return out
 
 
-def _broadcast_float(name: str, value: npt.ArrayLike, n: int) -> FloatArray:
+def _broadcast_float(name: str, value: npt.ArrayLike, n: int, *, view: bool = False) -> FloatArray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -100,6 +103,8 @@ def _broadcast_float(name: str, value: npt.ArrayLike, n: int) -> FloatArray:
         raise ValidationError(name, value, f"must have one entry per contract ({n})")
     if not np.all(np.isfinite(arr)):
         raise ValidationError(name, value, "must be finite")
+    if view:  # a read-only view of the input (a scalar is broadcast with stride 0)
+        return np.broadcast_to(arr, (n,))
     out: FloatArray = np.ascontiguousarray(np.broadcast_to(arr, (n,))).copy()
     return out
 
@@ -637,24 +642,7 @@ def _amortise_by_cohort(
     )
     alive = counts.reshape(n_cohorts, width)[:, ::-1].cumsum(axis=1)[:, ::-1].astype(np.float64)
 
-    # blocks: slices of one big cohort, or packs of whole small cohorts
-    blocks: list[tuple[int, int]] = []
-    pack_start = -1
-    for lo, hi in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
-        if hi - lo >= block_size // 2:
-            if pack_start >= 0:
-                blocks.append((pack_start, lo))
-                pack_start = -1
-            blocks.extend((s, min(s + block_size, hi)) for s in range(lo, hi, block_size))
-        else:
-            if pack_start >= 0 and hi - pack_start > block_size:
-                blocks.append((pack_start, lo))
-                pack_start = -1
-            if pack_start < 0:
-                pack_start = lo
-    if pack_start >= 0:
-        blocks.append((pack_start, n_loans))
-
+    blocks = _blocks(run_starts, run_ends, n_loans, block_size)
     months_idx = np.arange(1, horizon + 2)
     for lo, hi in blocks:
         idx = order[lo:hi]
@@ -716,6 +704,384 @@ def _amortise_by_cohort(
     return cohort_ages, sum_int, sum_bal, alive
 
 
+def _outside(arr: npt.NDArray[np.int64] | FloatArray, lo: float, hi: float) -> bool:
+    """Whether some entry lies outside [lo, hi] (min/max reductions, no temporary arrays)."""
+    return bool(arr.shape[0] > 0 and (arr.min() < lo or arr.max() > hi))
+
+
+# Largest (rate buckets × cohorts × months) table, and largest Taylor order, of the moment method.
+_MOMENT_TABLE_MAX: Final = 1 << 18
+_MOMENT_ORDER_MAX: Final = 16
+_MOMENT_SPREAD: Final = 0.125  # target bound on (T − 1)·|δ| within a rate bucket
+
+
+def _moment_plan(rate: FloatArray, horizon: int, size: int) -> tuple[int, int, float, float] | None:
+    """Rate buckets and Taylor order for :func:`_moment_sums`, or None when stepping is the better way.
+
+    Within a bucket of width w around ḡ, g = ḡ·(1 + δ) with |δ| ≤ w/(2ḡ) and
+    g^(t−1) = ḡ^(t−1)·Σ_k C(t−1, k)·δ^k; with x = (T − 1)·max|δ| the terms after order K sum to at most
+    x^(K+1)/(K+1)!·e^x, and K is the smallest order that keeps this below 2^−56 (relative to Σ π).
+    """
+    if rate.shape[0] == 0:
+        return None
+    g_lo = 1.0 + float(rate.min()) / 12.0
+    g_hi = 1.0 + float(rate.max()) / 12.0
+    reach = max(horizon - 1, 0) * (g_hi - g_lo) / g_lo
+    n_buckets = max(1, math.ceil(reach / (2.0 * _MOMENT_SPREAD)))
+    if n_buckets * size > _MOMENT_TABLE_MAX:
+        return None
+    x = reach / (2.0 * n_buckets)
+    order, term = 0, x
+    while term * math.exp(x) > 2.0**-56:
+        order += 1
+        term *= x / (order + 1)
+        if order > _MOMENT_ORDER_MAX:
+            return None
+    width = (g_hi - g_lo) / n_buckets
+    return n_buckets, order, g_lo, width
+
+
+def _moment_sums(
+    bal0: FloatArray,
+    rate: FloatArray,
+    rem: IntArray,
+    ages: IntArray,
+    balloon: FloatArray,
+    lookup: IntArray,
+    n_cohorts: int,
+    horizon: int,
+    plan: tuple[int, int, float, float],
+    has_balloon: bool,
+    chunk: int = 65_536,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Cohort sums of level-pay loans by Taylor moments in rate buckets: no sort, no per-month loop.
+
+    Σ_{alive in t} π_1·g^(t−1) = Σ_buckets ḡ^(t−1)·Σ_k C(t−1, k)·M_k(t) with
+    M_k(t) = Σ_{alive in t} π_1·δ^k: the moments are summed by (bucket, cohort, remaining term) with
+    ``np.bincount`` in one pass over the loans in their given order (K + 1 weighted bincounts per loan
+    instead of two passes per loan-month), then turned into sums over the loans alive in month t by
+    reverse cumulative sums over the remaining term.
+
+    Returns:
+        alive counts (C, T+2); Σ π_t (C, T); Σ payment by maturity month (C, T+1, the last column beyond
+        T); Σ balloon by maturity month (C, T+1); Σ B0 (C,); Σ B_T of loans maturing after T (C,).
+    """
+    n_buckets, order, g_lo, bucket_w = plan
+    n_loans = int(bal0.shape[0])
+    width = horizon + 2
+    size = n_cohorts * width
+    counts = np.zeros(size)
+    pay_due = np.zeros(size)
+    balloon_due = np.zeros(size)
+    opening = np.zeros(n_cohorts)
+    tail = np.zeros(n_cohorts)
+    moments = np.zeros((order + 1, n_buckets * size))
+    centres = g_lo + bucket_w * (np.arange(n_buckets) + 0.5)
+    for lo in range(0, n_loans, chunk):
+        hi = min(lo + chunk, n_loans)
+        ib = rate[lo:hi] / 12.0
+        b0 = bal0[lo:hi]
+        mb = rem[lo:hi]
+        cb = lookup[ages[lo:hi]]
+        key = cb * width
+        key += np.minimum(mb, horizon + 1)  # (cohort, min(remaining term, T + 1))
+        counts += np.bincount(key, minlength=size)
+        opening += np.bincount(cb, b0, minlength=n_cohorts)
+
+        # π_1 = (B0 − balloon)·i / (g^m − 1), or (B0 − balloon)/m when i = 0; payment = i·B0 + π_1
+        mf = mb.astype(np.float64)
+        log_g = np.log1p(ib)
+        growth = log_g * mf
+        np.expm1(growth, out=growth)
+        owed = b0 - balloon[lo:hi] if has_balloon else b0
+        p = owed * ib
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p /= growth
+        zero = np.flatnonzero(ib == 0.0)
+        if zero.shape[0]:
+            p[zero] = owed[zero] / mf[zero]
+        pay = ib * b0
+        pay += p
+        pay_due += np.bincount(key, pay, minlength=size)
+        if has_balloon:
+            balloon_due += np.bincount(key, balloon[lo:hi], minlength=size)
+        beyond = np.flatnonzero(mb > horizon)
+        if beyond.shape[0]:
+            lg = log_g[beyond]
+            left = mf[beyond] - horizon
+            ibb = ib[beyond]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                annuity = np.where(ibb > 0, np.expm1(left * lg) / ibb, left)
+            b_t = p[beyond] * np.exp(horizon * lg) * annuity
+            if has_balloon:
+                b_t += balloon[lo:hi][beyond]
+            tail += np.bincount(cb[beyond], b_t, minlength=n_cohorts)
+
+        # moments Σ π_1·δ^k by (bucket, cohort, remaining term)
+        g = ib
+        g += 1.0
+        if n_buckets > 1:
+            bucket = ((g - g_lo) / bucket_w).astype(np.int64)
+            np.clip(bucket, 0, n_buckets - 1, out=bucket)
+            key += bucket * size
+            delta = g / centres[bucket]
+        else:
+            delta = g / centres[0]
+        delta -= 1.0
+        for k in range(order + 1):
+            moments[k] += np.bincount(key, p, minlength=n_buckets * size)
+            if k < order:
+                p *= delta
+
+    # Σ over the loans alive in month t (remaining term ≥ t), t = 1..T
+    m_alive = moments.reshape(order + 1, n_buckets, n_cohorts, width)[..., ::-1].cumsum(axis=3)[..., ::-1]
+    t_minus_1 = np.arange(horizon)
+    binom = np.array([[math.comb(t, k) for t in range(horizon)] for k in range(order + 1)], dtype=np.float64)
+    powers = np.power(centres[:, None], t_minus_1[None, :])
+    per_bucket = np.einsum("kbct,kt->bct", m_alive[..., 1 : horizon + 1], binom)
+    prin: FloatArray = np.einsum("bct,bt->ct", per_bucket, powers)
+    alive = counts.reshape(n_cohorts, width)[:, ::-1].cumsum(axis=1)[:, ::-1]
+    return (
+        alive,
+        prin,
+        pay_due.reshape(n_cohorts, width)[:, 1:],
+        balloon_due.reshape(n_cohorts, width)[:, 1:],
+        opening,
+        tail,
+    )
+
+
+def _annuity_by_cohort(
+    bal0: FloatArray,
+    rate: FloatArray,
+    rem: IntArray,
+    ages: IntArray,
+    balloon: FloatArray,
+    horizon: int,
+    block_size: int,
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`_amortise_by_cohort` for level-payment loans already amortising (no interest-only left).
+
+    A level-pay loan's scheduled principal is geometric, π_t = π_1·g^(t−1) with g = 1 + i, up to its
+    maturity month m, where the balloon is repaid on top; π_1 = (B0 − balloon)/s_m with
+    s_m = (g^m − 1)/i (s_m = m if i = 0) is computed without cancellation (payment − i·B0 would lose
+    every digit for long, high-rate loans), and the level payment is i·B0 + π_1. ``rate`` is annual.
+
+    Only Σ π_t over the loans alive in month t is needed per cohort and month. When the table fits
+    (:func:`_moment_plan`) it comes from Taylor moments by rate bucket (:func:`_moment_sums`: no sort and
+    no per-month loop); otherwise π is stepped in blocks (one in-place multiply and one sum per
+    loan-month, on the loans alive in month t: sorted by age, then remaining term descending, they are
+    a prefix of each cohort's run). The rest follows from per-cohort sums by maturity month, without
+    cancellation:
+
+    * Σ interest_t = Σ_{alive in t} payment − Σ_{alive in t} π_t (the last month's interest is
+      i·B_(m−1) = payment − π_m too, since B_(m−1)·g − payment = balloon);
+    * Σ B_t = Σ_{s>t} (Σ_{alive in s} π_s + Σ balloons due in s), a reverse cumulative sum of positive
+      terms (so exactly zero once the cohort has matured); loans maturing after the horizon add their
+      closed-form B_T = π_(T+1)·(g^(m−T) − 1)/i + balloon.
+
+    Returns:
+        the same arrays as :func:`_amortise_by_cohort`.
+    """
+    n_loans = int(bal0.shape[0])
+    width = horizon + 2
+    present = np.bincount(ages, minlength=_MAX_TERM + 1) > 0
+    cohort_ages: IntArray = np.flatnonzero(present)
+    lookup = np.cumsum(present) - 1  # age → cohort number
+    n_cohorts = int(cohort_ages.shape[0])
+    size = n_cohorts * width
+    has_balloon = n_loans > 0 and float(balloon.max()) > 0.0
+    plan = _moment_plan(rate, horizon, size)
+    if plan is not None:
+        alive, prin, pay_due, balloon_due, opening, tail = _moment_sums(
+            bal0, rate, rem, ages, balloon, lookup, n_cohorts, horizon, plan, has_balloon
+        )
+        return _assemble(cohort_ages, alive, prin, pay_due, balloon_due, opening, tail, horizon)
+    # key = cohort × width + (width − 1 − min(remaining term, T + 1)): sorting by it orders the loans by
+    # cohort, then by remaining term descending; one radix sort of 16-bit keys when they fit, else two
+    if size <= 1 << 16:
+        key = (lookup * width + (width - 1)).astype(np.uint16)[ages]
+        term = rem.astype(np.uint16)
+        np.minimum(term, horizon + 1, out=term)
+        key -= term
+        del term
+        counts = np.bincount(key, minlength=size).reshape(n_cohorts, width)
+        order = np.argsort(key, kind="stable")
+        del key
+    else:
+        coh = lookup[ages]
+        term_key = np.minimum(rem, horizon + 1)
+        counts = np.bincount(coh * width + (width - 1) - term_key, minlength=size).reshape(n_cohorts, width)
+        by_term = np.argsort((_MAX_TERM + 1 - term_key).astype(np.uint16), kind="stable")
+        order = by_term[np.argsort(coh[by_term].astype(np.uint16), kind="stable")]
+        del coh, term_key, by_term
+    # alive[c, t]: loans of cohort c with remaining term ≥ t (t = 0 .. T + 1)
+    alive = counts.cumsum(axis=1)[:, ::-1].astype(np.float64)
+    run_ends = np.cumsum(counts.sum(axis=1))
+    run_starts = run_ends - counts.sum(axis=1)
+
+    # by cohort c and month t (column t − 1): Σ π_t over the loans alive in month t; Σ payment of the
+    # loans with remaining term exactly t; Σ balloons due in month t.  Column T: terms beyond T.
+    prin = np.zeros((n_cohorts, horizon))
+    pay_due = np.zeros((n_cohorts, horizon + 1))
+    balloon_due = np.zeros((n_cohorts, horizon + 1))
+    opening = np.zeros(n_cohorts)
+    tail = np.zeros(n_cohorts)  # Σ B_T of the loans maturing after the horizon
+    months_idx = np.arange(1, horizon + 2)
+    multiply, add_reduce = np.multiply, np.add.reduce
+    for lo, hi in _blocks(run_starts, run_ends, n_loans, block_size):
+        idx = order[lo:hi]
+        ib = rate[idx]
+        ib /= 12.0
+        b0 = bal0[idx]
+        c = int(np.searchsorted(run_ends, lo, side="right"))
+        single = hi <= run_ends[c]
+        c_lo = c
+        if single:
+            # one cohort, sorted by remaining term descending: the loans alive in month t are the prefix
+            # [0, n_t); the terms follow from the counts (only terms beyond the horizon are gathered)
+            n_alive = np.clip(alive[c, 1 : horizon + 2] - (lo - run_starts[c]), 0, hi - lo).astype(np.int64)
+            n_beyond = int(n_alive[horizon])
+            mb = np.empty(hi - lo, dtype=np.int64)
+            mb[:n_beyond] = rem[idx[:n_beyond]]
+            mb[n_beyond:] = np.repeat(months_idx[horizon - 1 :: -1], (n_alive[:-1] - n_alive[1:])[::-1])
+        else:
+            mb = rem[idx]
+        local = np.minimum(mb, horizon + 1) - 1  # month of maturity − 1 (T: beyond the horizon)
+        if not single:
+            coh_b = lookup[ages[idx]]
+            c_lo, c_hi = int(coh_b[0]), int(coh_b[-1]) + 1
+            local += (coh_b - c_lo) * (horizon + 1)
+        n_c = 1 if single else c_hi - c_lo
+
+        # π_1 = (B0 − balloon)·i / (g^m − 1), or (B0 − balloon)/m when i = 0; payment = i·B0 + π_1
+        mf = mb.astype(np.float64)
+        growth = np.log1p(ib)
+        log_g = growth.copy() if mb[0] > horizon or not single else growth
+        growth *= mf
+        np.expm1(growth, out=growth)  # g^m − 1
+        owed = b0 - balloon[idx] if has_balloon else b0
+        p = owed * ib
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p /= growth
+        zero = np.flatnonzero(ib == 0.0)
+        if zero.shape[0]:
+            p[zero] = owed[zero] / mf[zero]
+        pay = ib * b0
+        pay += p
+        rows = slice(c_lo, c_lo + n_c)
+        pay_due[rows] += np.bincount(local, pay, minlength=n_c * (horizon + 1)).reshape(n_c, horizon + 1)
+        if has_balloon:
+            bl = balloon[idx]
+            balloon_due[rows] += np.bincount(local, bl, minlength=n_c * (horizon + 1)).reshape(n_c, -1)
+        beyond = np.flatnonzero(mb > horizon)
+        if beyond.shape[0]:
+            # B_T = π_(T+1)·(g^(m−T) − 1)/i + balloon (i = 0: π·(m − T) + balloon)
+            lg = log_g[beyond]
+            left = mf[beyond] - horizon
+            ibb = ib[beyond]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                annuity = np.where(ibb > 0, np.expm1(left * lg) / ibb, left)
+            b_t = p[beyond] * np.exp(horizon * lg) * annuity
+            if has_balloon:
+                b_t += bl[beyond]
+            if single:
+                tail[c] += b_t.sum()
+            else:
+                tail[rows] += np.bincount(coh_b[beyond] - c_lo, b_t, minlength=n_c)
+        if single:
+            opening[c] += b0.sum()
+        else:
+            opening[rows] += np.bincount(coh_b - c_lo, b0, minlength=n_c)
+
+        gb = ib
+        gb += 1.0
+        if single:
+            last_month = int(np.count_nonzero(n_alive[:horizon]))
+            n_list = n_alive[:last_month].tolist()
+            sums = [add_reduce(p)]
+            for n_t in n_list[1:]:
+                pv = p[:n_t]
+                multiply(pv, gb[:n_t], pv)
+                sums.append(add_reduce(pv))
+            prin[c, :last_month] += sums
+        else:
+            # several small cohorts: step them all, zero each loan after its maturity, reduce by segment
+            seg_starts = np.flatnonzero(np.r_[True, coh_b[1:] != coh_b[:-1]])
+            last_month = min(int(mb.max()), horizon)
+            mat_order = np.argsort(mb, kind="stable")
+            mat_bounds = np.searchsorted(mb[mat_order], months_idx).tolist()
+            blk = np.empty((last_month, seg_starts.shape[0]))
+            blk[0] = np.add.reduceat(p, seg_starts)
+            for t in range(1, last_month):
+                m0, m1 = mat_bounds[t - 1], mat_bounds[t]
+                if m1 > m0:
+                    p[mat_order[m0:m1]] = 0.0  # matured in month t: nothing more to repay
+                multiply(p, gb, p)
+                blk[t] = np.add.reduceat(p, seg_starts)
+            prin[coh_b[seg_starts], :last_month] += blk.T
+
+    return _assemble(cohort_ages, alive, prin, pay_due, balloon_due, opening, tail, horizon)
+
+
+def _assemble(
+    cohort_ages: IntArray,
+    alive: FloatArray,
+    prin: FloatArray,
+    pay_due: FloatArray,
+    balloon_due: FloatArray,
+    opening: FloatArray,
+    tail: FloatArray,
+    horizon: int,
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """Cohort interest and balance sums from Σ π_t, payments and balloons by maturity month."""
+    n_cohorts = int(cohort_ages.shape[0])
+    paying = pay_due[:, ::-1].cumsum(axis=1)[:, ::-1]  # [c, t−1]: Σ payment of terms ≥ t
+    sum_int: FloatArray = paying[:, :horizon] - prin
+    repaid = prin + balloon_due[:, :horizon]  # everything repaid in month t, at [c, t−1]
+    sum_bal = np.zeros((n_cohorts, horizon + 1))
+    sum_bal[:, 0] = opening
+    sum_bal[:, 1:horizon] = repaid[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]
+    sum_bal[:, 1:] += tail[:, None]
+    return cohort_ages, sum_int, sum_bal, alive
+
+
+def _blocks(run_starts: IntArray, run_ends: IntArray, n_loans: int, block_size: int) -> list[tuple[int, int]]:
+    """Blocks of the sorted loans: slices of one big cohort, or packs of whole small cohorts."""
+    blocks: list[tuple[int, int]] = []
+    pack_start = -1
+    for lo, hi in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+        if hi - lo >= block_size // 2:
+            if pack_start >= 0:
+                blocks.append((pack_start, lo))
+                pack_start = -1
+            blocks.extend((s, min(s + block_size, hi)) for s in range(lo, hi, block_size))
+        else:
+            if pack_start >= 0 and hi - pack_start > block_size:
+                blocks.append((pack_start, lo))
+                pack_start = -1
+            if pack_start < 0:
+                pack_start = lo
+    if pack_start >= 0:
+        blocks.append((pack_start, n_loans))
+    return blocks
+
+
+def _merge_cohorts(
+    a: tuple[IntArray, FloatArray, FloatArray, FloatArray],
+    b: tuple[IntArray, FloatArray, FloatArray, FloatArray],
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """Add two sets of cohort sums (each with its own cohort ages) into one over the union of ages."""
+    ages: IntArray = np.union1d(a[0], b[0])
+    merged: list[FloatArray] = []
+    for k in (1, 2, 3):
+        out = np.zeros((ages.shape[0], a[k].shape[1]))
+        out[np.searchsorted(ages, a[0])] += a[k]
+        out[np.searchsorted(ages, b[0])] += b[k]
+        merged.append(out)
+    return ages, merged[0], merged[1], merged[2]
+
+
 def project_cashflows(
     balance: npt.ArrayLike,
     annual_rate: npt.ArrayLike,
@@ -751,9 +1117,11 @@ def project_cashflows(
 
     Prepayment and default are pro-rata within each loan (expected values), so each loan's flows are its
     scheduled (no prepayment, no default) flows times a survival factor that depends only on the loan's
-    age and the calendar month. The kernel therefore amortises the scheduled balances in blocks of
-    ``block_size`` loans with in-place ufuncs, sums them by age cohort, and applies the survival factors
-    per cohort at the end: memory is O(block_size + cohorts × months), never O(loans × months).
+    age and the calendar month. The kernel therefore sums the scheduled flows by age cohort and applies
+    the survival factors per cohort at the end; memory is O(block + cohorts × months), never
+    O(loans × months). Level-pay loans already amortising use the closed form of their geometric
+    scheduled principal (:func:`_annuity_by_cohort`: Taylor moments by rate bucket, or stepping π only);
+    equal-principal and interest-only loans step b ← α·b − β (:func:`_amortise_by_cohort`).
 
     Args:
         balance: current performing balance of each loan, currency units (float), ≥ 0; (N,).
@@ -773,7 +1141,8 @@ def project_cashflows(
         mdr, cdr: default, at most one: monthly or annual default rate, scalar or vector by month.
         severity: loss given default as a fraction of the defaulted balance, 0 ≤ severity ≤ 1.
         recovery_lag: months between default and recovery, ≥ 0.
-        block_size: loans per block (about 16k keeps a block's arrays in the L2 cache).
+        block_size: loans per block of the month-by-month stepping paths (about 16k keeps a block's
+            arrays in the L2 cache); it does not change the results beyond rounding.
 
     Returns:
         a :class:`CashflowProjection` with ``months + recovery_lag`` rows.
@@ -782,24 +1151,36 @@ def project_cashflows(
     if bal0.ndim != 1:
         raise ValidationError("balance", "array", "must be a 1-D array, one entry per loan")
     n_loans = int(bal0.shape[0])
-    bal0 = _broadcast_float("balance", bal0, n_loans)
-    rate = _broadcast_float("annual_rate", annual_rate, n_loans)
-    rem = _broadcast_int("remaining_term", remaining_term, n_loans)
-    ages = _broadcast_int("age", age, n_loans)
-    codes = _shape_codes(shape, n_loans)
-    balloon_amt = _broadcast_float("balloon", balloon, n_loans)
-    io_rem = _broadcast_int("interest_only_remaining", interest_only_remaining, n_loans)
-    if np.any(bal0 < 0):
+    # read-only views, no copies (scalars broadcast with stride 0): the kernel never writes into them,
+    # and every fresh 1M-entry array costs page faults
+    bal0 = _broadcast_float("balance", bal0, n_loans, view=True)
+    rate = _broadcast_float("annual_rate", annual_rate, n_loans, view=True)
+    rem = _broadcast_int("remaining_term", remaining_term, n_loans, view=True)
+    ages = _broadcast_int("age", age, n_loans, view=True)
+    if isinstance(shape, str):
+        if shape not in SHAPES:
+            raise ValidationError("shape", shape, f"must be one of {SHAPES}")
+        codes = None
+        has_ep = shape == SHAPES[_EQUAL_PRINCIPAL]
+    else:
+        codes = _shape_codes(shape, n_loans)
+        has_ep = bool(np.any(codes == _EQUAL_PRINCIPAL))
+    balloon_amt = _broadcast_float("balloon", balloon, n_loans, view=True)
+    io_rem = _broadcast_int("interest_only_remaining", interest_only_remaining, n_loans, view=True)
+    # range checks by min/max reductions (no temporaries); finiteness was checked above
+    if _outside(bal0, 0.0, np.inf):
         raise ValidationError("balance", balance, "must not be negative")
-    if np.any((rate < 0) | (rate > 1)):
+    if _outside(rate, 0.0, 1.0):
         raise ValidationError("annual_rate", annual_rate, "must be between 0 and 1")
-    if np.any((rem < 1) | (rem > _MAX_TERM)):
+    if _outside(rem, 1, _MAX_TERM):
         raise ValidationError("remaining_term", remaining_term, f"must be between 1 and {_MAX_TERM}")
-    if np.any((ages < 0) | (ages > _MAX_TERM)):
+    if _outside(ages, 0, _MAX_TERM):
         raise ValidationError("age", age, f"must be between 0 and {_MAX_TERM}")
-    if np.any((balloon_amt < 0) | (balloon_amt > bal0)):
+    has_balloon = n_loans > 0 and float(balloon_amt.max()) > 0.0
+    if _outside(balloon_amt, 0.0, np.inf) or (has_balloon and np.any(balloon_amt > bal0)):
         raise ValidationError("balloon", balloon, "must be between 0 and the balance")
-    if np.any((io_rem < 0) | (io_rem >= rem)):
+    has_io = n_loans > 0 and int(io_rem.max()) > 0
+    if _outside(io_rem, 0, _MAX_TERM) or (has_io and np.any(io_rem >= rem)):
         raise ValidationError(
             "interest_only_remaining", interest_only_remaining, "must be in [0, remaining_term)"
         )
@@ -818,19 +1199,35 @@ def project_cashflows(
         raise ValidationError("mdr", "mdr/cdr", "give at most one default assumption")
 
     # ---- per-loan scheduled-balance recurrence b ← α·b − β, with events that change α, β ----
-    i = rate / 12.0
-    amort_m = rem - io_rem
-    is_ep = codes == _EQUAL_PRINCIPAL
-    level = _level_payment(bal0, i, amort_m, balloon_amt)
-    alpha_amort = np.where(is_ep, 1.0, 1.0 + i)
-    beta_amort = np.where(is_ep, (bal0 - balloon_amt) / amort_m, level)
-    in_io = io_rem > 0
-    alpha0 = np.where(in_io, 1.0, alpha_amort)
-    beta0 = np.where(in_io, 0.0, beta_amort)
-
-    cohort_ages, sum_int, sum_bal, alive = _amortise_by_cohort(
-        bal0, i, rem, ages, io_rem, alpha0, beta0, alpha_amort, beta_amort, horizon, block_size
-    )
+    if not (has_ep or has_io):
+        # level-pay loans already amortising (the common case): closed-form principal, by cohort
+        sums = _annuity_by_cohort(bal0, rate, rem, ages, balloon_amt, horizon, block_size)
+    else:
+        # equal principal and interest-only loans step b ← α·b − β; the level-pay rest as above
+        is_ep_all = codes == _EQUAL_PRINCIPAL if codes is not None else np.full(n_loans, has_ep)
+        fast = ~is_ep_all & (io_rem == 0)
+        slow = np.flatnonzero(~fast)
+        b0_s, rem_s, io_s, bal_s = bal0[slow], rem[slow], io_rem[slow], balloon_amt[slow]
+        i_s = rate[slow] / 12.0
+        amort_m = rem_s - io_s
+        is_ep = is_ep_all[slow]
+        alpha_amort = np.where(is_ep, 1.0, 1.0 + i_s)
+        beta_amort = np.where(is_ep, (b0_s - bal_s) / amort_m, _level_payment(b0_s, i_s, amort_m, bal_s))
+        in_io = io_s > 0
+        alpha0 = np.where(in_io, 1.0, alpha_amort)
+        beta0 = np.where(in_io, 0.0, beta_amort)
+        sums = _amortise_by_cohort(
+            b0_s, i_s, rem_s, ages[slow], io_s, alpha0, beta0, alpha_amort, beta_amort, horizon, block_size
+        )
+        if slow.shape[0] < n_loans:
+            sel = np.flatnonzero(fast)
+            sums = _merge_cohorts(
+                sums,
+                _annuity_by_cohort(
+                    bal0[sel], rate[sel], rem[sel], ages[sel], balloon_amt[sel], horizon, block_size
+                ),
+            )
+    cohort_ages, sum_int, sum_bal, alive = sums
     n_cohorts = int(cohort_ages.shape[0])
 
     # ---- survival factors per cohort and month ----
