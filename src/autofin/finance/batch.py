@@ -593,6 +593,20 @@ def _level_payment(balance: FloatArray, i: FloatArray, m: IntArray, balloon: Flo
     return out
 
 
+def _balance_at_horizon(
+    p: FloatArray, log_g: FloatArray, mf: FloatArray, ib: FloatArray, beyond: IntArray, horizon: int
+) -> FloatArray:
+    """Scheduled balance (balloon excluded) at month ``horizon`` of the loans ``beyond`` it:
+    B_T = π_1·g^T·(g^(m−T) − 1)/i, or π_1·(m − T) when i = 0."""
+    lg = log_g[beyond]
+    left = mf[beyond] - horizon
+    ibb = ib[beyond]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annuity = np.where(ibb > 0, np.expm1(left * lg) / ibb, left)
+    out: FloatArray = p[beyond] * np.exp(horizon * lg) * annuity
+    return out
+
+
 def _amortise_by_cohort(
     bal0: FloatArray,
     i: FloatArray,
@@ -807,12 +821,7 @@ def _moment_sums(
             balloon_due += np.bincount(key, balloon[lo:hi], minlength=size)
         beyond = np.flatnonzero(mb > horizon)
         if beyond.shape[0]:
-            lg = log_g[beyond]
-            left = mf[beyond] - horizon
-            ibb = ib[beyond]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                annuity = np.where(ibb > 0, np.expm1(left * lg) / ibb, left)
-            b_t = p[beyond] * np.exp(horizon * lg) * annuity
+            b_t = _balance_at_horizon(p, log_g, mf, ib, beyond, horizon)
             if has_balloon:
                 b_t += balloon[lo:hi][beyond]
             tail += np.bincount(cb[beyond], b_t, minlength=n_cohorts)
@@ -976,13 +985,7 @@ def _annuity_by_cohort(
             balloon_due[rows] += np.bincount(local, bl, minlength=n_c * (horizon + 1)).reshape(n_c, -1)
         beyond = np.flatnonzero(mb > horizon)
         if beyond.shape[0]:
-            # B_T = π_(T+1)·(g^(m−T) − 1)/i + balloon (i = 0: π·(m − T) + balloon)
-            lg = log_g[beyond]
-            left = mf[beyond] - horizon
-            ibb = ib[beyond]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                annuity = np.where(ibb > 0, np.expm1(left * lg) / ibb, left)
-            b_t = p[beyond] * np.exp(horizon * lg) * annuity
+            b_t = _balance_at_horizon(p, log_g, mf, ib, beyond, horizon)
             if has_balloon:
                 b_t += bl[beyond]
             if single:
