@@ -132,34 +132,21 @@ def bench_schedule(quick: bool) -> list[Row]:
     per = measure(lambda: batch_schedule(b0, rate, n), ops=many, repeat=3)
     rows.append(Row("a", f"autofin batch_schedule, {many:,} contracts", "schedule", per))
 
-    npf = _optional("numpy_financial")
-    if npf is not None:
+    # The same per-period loop over each peer's pmt/ipmt/ppmt (both take numpy-financial's signature).
+    for module, label, repeat in (("numpy_financial", "numpy-financial", 3), ("pyxirr", "pyxirr", 5)):
+        peer = _optional(module)
+        if peer is None:
+            rows.append(Row("a", label, "schedule", None, "skipped: not installed"))
+            continue
 
-        def npf_loop() -> None:
+        def loop(peer: Any = peer) -> None:
             i = rate / 12
-            npf.pmt(i, n, -principal)
+            peer.pmt(i, n, -principal)
             for k in range(1, n + 1):
-                npf.ipmt(i, k, n, -principal)
-                npf.ppmt(i, k, n, -principal)
+                peer.ipmt(i, k, n, -principal)
+                peer.ppmt(i, k, n, -principal)
 
-        rows.append(
-            Row("a", "numpy-financial pmt + 60×(ipmt, ppmt)", "schedule", measure(npf_loop, repeat=3))
-        )
-    else:
-        rows.append(Row("a", "numpy-financial", "schedule", None, "skipped: not installed"))
-    pyxirr = _optional("pyxirr")
-    if pyxirr is not None:
-
-        def pyxirr_loop() -> None:
-            i = rate / 12
-            pyxirr.pmt(i, n, -principal)
-            for k in range(1, n + 1):
-                pyxirr.ipmt(i, k, n, -principal)
-                pyxirr.ppmt(i, k, n, -principal)
-
-        rows.append(Row("a", "pyxirr pmt + 60×(ipmt, ppmt)", "schedule", measure(pyxirr_loop)))
-    else:
-        rows.append(Row("a", "pyxirr", "schedule", None, "skipped: not installed"))
+        rows.append(Row("a", f"{label} pmt + 60×(ipmt, ppmt)", "schedule", measure(loop, repeat=repeat)))
     ref = exact
     for r in rows:
         if ref is not None and r.timing is not None:
