@@ -404,6 +404,7 @@ def render(rows: list[Row], info: dict[str, str], command: str) -> str:
         "b": "(b) Portfolio projection: level-pay loans, 1.5 % ABS, 3 % CDR, 55 % severity, 4-month lag",
         "c": "(c) Reg Z APR solving (regular monthly loans)",
         "d": "(d) Synthetic world generation (autofin.data)",
+        "e": "(e) Catalogue: load the demo catalogue, quote 10,000 random structures",
     }
     out = [
         f"Command: `{command}`  ",
@@ -447,13 +448,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--record", type=Path, help="rewrite the results section of this Markdown file")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test; not for recording)")
-    parser.add_argument("--only", choices=["a", "b", "c", "d"], action="append", help="run only these groups")
+    parser.add_argument(
+        "--only", choices=["a", "b", "c", "d", "e"], action="append", help="run only these groups"
+    )
     args = parser.parse_args(argv)
-    groups = args.only or ["a", "b", "c", "d"]
+    groups = args.only or ["a", "b", "c", "d", "e"]
     rows: list[Row] = []
+    from benchmarks.catalog_bench import bench_catalog
     from benchmarks.data_gen import bench_data
 
-    for g, fn in (("a", bench_schedule), ("b", bench_projection), ("c", bench_apr), ("d", bench_data)):
+    groups_fns = (
+        ("a", bench_schedule),
+        ("b", bench_projection),
+        ("c", bench_apr),
+        ("d", bench_data),
+        ("e", bench_catalog),
+    )
+    for g, fn in groups_fns:
         if g in groups:
             print(f"running ({g}) ...", file=sys.stderr, flush=True)
             rows += fn(args.quick)

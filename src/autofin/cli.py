@@ -17,12 +17,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from autofin.catalog.cli import catalog_app
+from autofin.catalog.quote_cli import quote_command
 from autofin.errors import AutofinError, ValidationError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="autofin: contract maths for auto finance (loans, leases, APR disclosures).",
+    help="autofin: auto finance — contracts, product catalogue, data, risk and decisions.",
 )
 _err = Console(stderr=True, highlight=False)
 
@@ -118,6 +120,8 @@ def demo() -> None:
 
 data_app = typer.Typer(no_args_is_help=True, help="Synthetic world and public credit data.")
 app.add_typer(data_app, name="data")
+app.add_typer(catalog_app, name="catalog")
+app.command("quote")(quote_command)
 
 
 @data_app.command("synth")

@@ -169,7 +169,7 @@ class ConditionWhen(_Model):
     """When a condition applies (all given clauses must hold; none given = always)."""
 
     amount_financed_above: Money | None = None
-    ltv_above: Pct | None = None
+    ltv_above: Annotated[Decimal, Field(gt=0, le=Decimal("1.5"))] | None = None
     vehicle: VehicleFilter | None = None
     customer_types: list[CustomerType] | None = None
 
