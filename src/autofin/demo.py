@@ -94,4 +94,57 @@ def run_demo(console: Console) -> None:
         f" the {promo.better.replace('_', ' ')}"
         f" is worth more (break-even rebate {promo.breakeven_rebate})."
     )
-    console.print("\nTry: .venv/bin/autofin contract examples/balloon_loan.json --table  ·  docs: make docs")
+    _catalogue_offers(console)
+    console.print(
+        "\nTry: .venv/bin/autofin contract examples/balloon_loan.json --table  ·  "
+        ".venv/bin/autofin catalog check catalog/  ·  docs: make docs"
+    )
+
+
+def _catalogue_offers(console: Console) -> None:
+    """The demo catalogue: one NEV, four differentiated offers, each an exact contract."""
+    from autofin.catalog.loader import default_catalogue_dir, load_catalogue
+    from autofin.catalog.quote import ApplicantInfo, StructureRequest, VehicleInfo, compare, quote
+
+    catalogue = load_catalogue(default_catalogue_dir())
+    car = VehicleInfo(
+        brand="BYD", model="Seal", condition="new", vehicle_class="mid", powertrain="nev", use="passenger",
+        msrp=Decimal("210000"), price=Decimal("200000"),
+    )  # fmt: skip
+    buyer = ApplicantInfo(bureau_score=720, age=32, segments=["nev_buyer", "young_urban"])
+    start = date(2026, 3, 10)
+    asks = [
+        ("cn-green-nev-loan", StructureRequest(term=36, down_payment_pct=Decimal("0.3"), start_date=start)),
+        (
+            "cn-green-nev-loan",
+            StructureRequest(
+                term=36, down_payment_pct=Decimal("0.3"), start_date=start,
+                promotions=["cn-byd-nev-zero-apr-2026h1"],
+            ),
+        ),
+        (
+            "cn-balloon-flex",
+            StructureRequest(
+                term=36, down_payment_pct=Decimal("0.3"), balloon_pct=Decimal("0.3"), start_date=start
+            ),
+        ),
+        (
+            "cn-nev-residual-value-lease",
+            StructureRequest(term=36, down_payment_pct=Decimal("0.2"), start_date=start),
+        ),
+    ]  # fmt: skip
+    rows = compare([quote(catalogue, product, car, ask, buyer) for product, ask in asks])
+    table = Table(title=f"Catalogue {catalogue.version}: a 200,000 CNY BYD Seal, four offers")
+    table.add_column("offer")
+    for col in ("monthly", "down", "final", "total paid", "rate"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("at the end")
+    labels = ["green NEV loan", "+ BYD 0 % APR", "30 % balloon", "NEV lease"]
+    for label, row in zip(labels, rows, strict=True):
+        table.add_row(
+            label, row["monthly_payment"], row["down_payment"], row["balloon_or_residual"], row["total_cost"],
+            f"{row['rate'] * 100 + 0.0:.2f} %{' lease' if row['rate_method'] == 'lease_rate' else ''}",
+            str(row["ownership_at_end"]).replace("_", " "),
+        )  # fmt: skip
+    console.print()
+    console.print(table)

@@ -57,7 +57,7 @@ def jsonable(value: Any, key: str = "") -> Any:
     """
     if isinstance(value, Decimal):
         if key in _RATE_FIELDS:
-            return float(value.quantize(RATE_PLACES))
+            return float(value.quantize(RATE_PLACES)) + 0.0  # no negative zero
         return str(value)
     if isinstance(value, Enum):
         return value.value
