@@ -144,3 +144,10 @@ def test_console_script_runs_as_a_process() -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: term:")
+
+
+def test_demo_runs_end_to_end() -> None:
+    """`make run` runs this: every part of it must keep working."""
+    code, out, err = _run("demo")
+    assert code == 0, err
+    assert "等额本息" in out and "Catalogue" in out and "APR" in out
