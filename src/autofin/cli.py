@@ -7,8 +7,6 @@ bad input prints one line ``error: <field>: <rule> (got <value>)`` to standard e
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,39 +17,14 @@ from rich.table import Table
 
 from autofin.catalog.cli import catalog_app
 from autofin.catalog.quote_cli import quote_command
-from autofin.errors import AutofinError, ValidationError
+from autofin.cliutil import print_json, read_json, run_or_exit, stderr
+from autofin.errors import ValidationError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="autofin: auto finance — contracts, product catalogue, data, risk and decisions.",
 )
-_err = Console(stderr=True, highlight=False)
-
-
-def _read_json(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError("FILE", source, f"cannot be read ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            "input", text[:40], f"is not valid JSON: {exc.msg} at line {exc.lineno}"
-        ) from None
-
-
-def _run(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except AutofinError as exc:
-        _err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command()
@@ -63,13 +36,13 @@ def contract(
     from autofin.finance.contract import compute_contract
 
     def action() -> None:
-        result = compute_contract(_read_json(source))
+        result = compute_contract(read_json(source))
         if table:
             _print_table(result)
         else:
-            _print_json(result)
+            print_json(result)
 
-    _run(action)
+    run_or_exit(action)
 
 
 @app.command()
@@ -79,7 +52,7 @@ def apr(
     """APR / annualised rate / APRC of dated cash flows: {"advances": [...], "payments": [...], "method"}."""
     from autofin.finance.contract import compute_apr_request
 
-    _run(lambda: _print_json(compute_apr_request(_read_json(source))))
+    run_or_exit(lambda: print_json(compute_apr_request(read_json(source))))
 
 
 @app.command()
@@ -99,15 +72,15 @@ def payoff(
             day = date.fromisoformat(on)
         except ValueError:
             raise ValidationError("--on", on, "must be an ISO date (YYYY-MM-DD)") from None
-        data = _read_json(source)
+        data = read_json(source)
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if k not in ("kind", "disclosures")}
         quote = payoff_quote(
             build_schedule(parse_terms(data)), day, InterestTo.NEXT_DUE if next_due else InterestTo.DATE
         )
-        _print_json({**jsonable(quote), "total": str(quote.total)})
+        print_json({**jsonable(quote), "total": str(quote.total)})
 
-    _run(action)
+    run_or_exit(action)
 
 
 @app.command()
@@ -146,16 +119,16 @@ def data_synth(
         check_request(applicants, months, seed, out, chunk_size)
         with Progress(
             TextColumn("[bold]synthesising"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-            TimeElapsedColumn(), console=_err, transient=False,
+            TimeElapsedColumn(), console=stderr, transient=False,
         ) as bar:  # fmt: skip
             task = bar.add_task("applicants", total=applicants)
             summary = synthesize(
                 loaded, applicants, months, seed, out, chunk_size,
                 progress=lambda done, _total: bar.update(task, completed=done),
             )  # fmt: skip
-        _print_json({"out": str(summary.out), "rows": summary.rows})
+        print_json({"out": str(summary.out), "rows": summary.rows})
 
-    _run(action)
+    run_or_exit(action)
 
 
 def _print_table(result: dict[str, Any]) -> None:

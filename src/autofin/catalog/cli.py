@@ -16,7 +16,8 @@ import typer
 
 from autofin.catalog.check import check_catalogue
 from autofin.catalog.loader import default_catalogue_dir, load_catalogue_with_extras
-from autofin.errors import AutofinError
+from autofin.cliutil import run_or_exit
+from autofin.errors import ValidationError
 
 catalog_app = typer.Typer(
     add_completion=False,
@@ -43,27 +44,27 @@ def check(
     ] = None,
 ) -> None:
     """Report every contradiction in a catalogue, with file and line."""
-    try:
-        day = date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        sys.stderr.write(f"error: --as-of: must be an ISO date YYYY-MM-DD (got {as_of!r})\n")
-        raise typer.Exit(2) from None
-    root = directory if directory is not None else default_catalogue_dir()
-    try:
+
+    def action() -> None:
+        try:
+            day = date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise ValidationError("--as-of", as_of, "must be an ISO date YYYY-MM-DD") from None
+        root = directory if directory is not None else default_catalogue_dir()
         catalogue, extras = load_catalogue_with_extras(root)
-    except AutofinError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
-        raise typer.Exit(2) from None
-    findings = check_catalogue(catalogue, extras, as_of=day)
-    for f in findings:
-        tag = "" if f.severity == "error" else " [warning]"
-        sys.stdout.write(f"{f.file}:{f.line}: {f.code} {f.message}{tag}\n")
-    errors = sum(f.severity == "error" for f in findings)
-    warnings = len(findings) - errors
-    items = (
-        f"{len(catalogue.products)} products, {len(catalogue.rate_tables)} rate tables, "
-        f"{len(catalogue.services)} services, {len(catalogue.promotions)} promotions"
-    )
-    sys.stdout.write(f"catalogue {catalogue.version} ({items}): {errors} error(s), {warnings} warning(s)\n")
-    if errors:
-        raise typer.Exit(1)
+        findings = check_catalogue(catalogue, extras, as_of=day)
+        for f in findings:
+            tag = "" if f.severity == "error" else " [warning]"
+            sys.stdout.write(f"{f.file}:{f.line}: {f.code} {f.message}{tag}\n")
+        errors = sum(f.severity == "error" for f in findings)
+        items = (
+            f"{len(catalogue.products)} products, {len(catalogue.rate_tables)} rate tables, "
+            f"{len(catalogue.services)} services, {len(catalogue.promotions)} promotions"
+        )
+        warnings = len(findings) - errors
+        summary = f"{errors} error(s), {warnings} warning(s)"
+        sys.stdout.write(f"catalogue {catalogue.version} ({items}): {summary}\n")
+        if errors:
+            raise typer.Exit(1)
+
+    run_or_exit(action)

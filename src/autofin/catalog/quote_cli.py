@@ -9,8 +9,6 @@ side-by-side table instead. The lead mounts :func:`quote_command` on the ``autof
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -33,7 +31,8 @@ from autofin.catalog.quote import (
     quote,
     quote_json,
 )
-from autofin.errors import AutofinError, ValidationError, from_pydantic
+from autofin.cliutil import print_json, read_json, run_or_exit
+from autofin.errors import ValidationError, from_pydantic
 
 _REQUEST_KEYS = frozenset({"product", "vehicle", "structure", "applicant", "market", "on"})
 
@@ -132,29 +131,14 @@ def quote_command(
     ] = False,
 ) -> None:
     """Quote a product for a vehicle and structure, or compare several quotes side by side."""
-    err = Console(stderr=True, highlight=False)
-    try:
-        from autofin.catalog.loader import default_catalogue_dir, load_catalogue
+    from autofin.catalog.loader import default_catalogue_dir, load_catalogue
 
+    def action() -> None:
         catalogue = load_catalogue(catalog_dir if catalog_dir is not None else default_catalogue_dir())
-        data, quotes = run_request(catalogue, _read_json(source))
-    except AutofinError as exc:
-        err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    if table:
-        print_table(quotes, Console())
-    else:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        data, quotes = run_request(catalogue, read_json(source))
+        if table:
+            print_table(quotes, Console())
+        else:
+            print_json(data)
 
-
-def _read_json(source: str) -> Any:
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError("FILE", source, f"cannot be read ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            "input", text[:40], f"is not valid JSON: {exc.msg} at line {exc.lineno}"
-        ) from None
+    run_or_exit(action)
