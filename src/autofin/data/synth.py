@@ -146,7 +146,10 @@ def synthesize(
 def scan(out: str | Path, table: str) -> pl.LazyFrame:
     """A lazy view of one generated table (all its partitions)."""
     root = Path(out)
-    folder = root / table if table in DATA_TABLES else root / "truth" / TRUTH_TABLES.get(table, table)
+    if table in DATA_TABLES or table.startswith("truth/"):
+        folder = root / table
+    else:  # "segments", "truth_defaults", "defaults", …
+        folder = root / "truth" / TRUTH_TABLES.get(table, table)
     parts = sorted(folder.glob("part-*.parquet"))
     if not parts:
         raise ValidationError("table", table, f"has no parquet partitions under {folder}")
@@ -154,7 +157,11 @@ def scan(out: str | Path, table: str) -> pl.LazyFrame:
 
 
 def load(out: str | Path, table: str) -> pl.DataFrame:
-    """Load one generated table into memory, checked against its declared schema."""
+    """Load one generated table into memory, checked against its declared schema.
+
+    ``table`` is a data table name (``"loans"``) or a ground-truth table (``"truth/defaults"``,
+    ``"truth/takeup"``, ``"truth/segments"``; also ``"segments"``, ``"defaults"``, ``"takeup"``).
+    """
     frame = scan(out, table).collect()
     if table in DATA_TABLES:
         schemas.validate(table, frame)
