@@ -19,6 +19,7 @@ from autofin.catalog.cli import catalog_app
 from autofin.catalog.quote_cli import quote_command
 from autofin.cliutil import print_json, read_json, run_or_exit, stderr
 from autofin.errors import ValidationError
+from autofin.risk.cli import model_app
 
 app = typer.Typer(
     add_completion=False,
@@ -94,6 +95,7 @@ def demo() -> None:
 data_app = typer.Typer(no_args_is_help=True, help="Synthetic world and public credit data.")
 app.add_typer(data_app, name="data")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(model_app, name="model")
 app.command("quote")(quote_command)
 
 
