@@ -77,7 +77,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-ONE = Decimal(1)  # unused here; kept importable from this module as before the split
 
 # -- the quote ---------------------------------------------------------------------------------------
 
