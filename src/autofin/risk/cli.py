@@ -110,7 +110,6 @@ def validate_command(
 
     The current champion (when it is another version) is validated beside it for comparison.
     """
-    import json
 
     import polars as pl
 
@@ -152,8 +151,8 @@ def validate_command(
             vintages=split.test[period] if period == "vintage" else None,
             title=f"Validation of {name}:{meta.version} ({meta.kind})",
             notes=(
-                f"Target: {meta.target}.",
-                f"Holdout: {json.dumps(meta.data, sort_keys=True)}.",
+                f"Target: {meta.target.rstrip('.')}.",
+                "Holdout: " + ", ".join(f"{k} {v}" for k, v in sorted(meta.data.items())) + ".",
                 f"Training data SHA-256: {meta.training_data_sha256}.",
             ),
         )
