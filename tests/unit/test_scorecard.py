@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from typing import Any
 
 import numpy as np
@@ -53,9 +54,9 @@ def test_german_test_auc_is_with_the_peers(card: Scorecard, data: Any) -> None:
     proba = card.predict_proba(X_test)
     assert proba.shape == (X_test.height, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert roc_auc_score(y_test, proba[:, 1]) >= 0.78
+    assert roc_auc_score(y_test, proba[:, 1]) >= 0.79
     # higher score = safer
-    assert roc_auc_score(y_test, -card.score(X_test)) >= 0.78
+    assert roc_auc_score(y_test, -card.score(X_test)) >= 0.79
 
 
 def test_points_identity(card: Scorecard, data: Any) -> None:
@@ -162,6 +163,8 @@ def test_json_round_trip_reproduces_scores_exactly(card: Scorecard, data: Any) -
     assert loaded.reasons(X_test[:50]) == card.reasons(X_test[:50])
     assert loaded.table().equals(card.table())
     assert loaded.to_json() == text
+    copy = pickle.loads(pickle.dumps(card))  # the fitted object (optbinning's process inside) pickles too
+    assert np.array_equal(copy.score(X_test), card.score(X_test))
     with pytest.raises(ValidationError):
         Scorecard.from_json('{"format": "something else"}')
 
@@ -224,6 +227,7 @@ def test_protected_attributes_are_refused(german: CreditDataset, data: Any, card
         ({"min_iv": -0.1}, "min_iv"),
         ({"max_correlation": 1.5}, "max_correlation"),
         ({"monotonic_trend": "upwards"}, "monotonic_trend"),
+        ({"relax_trend": "yes"}, "relax_trend"),
         ({"trend_overrides": {"DebtRatio": "zigzag"}}, "trend_overrides.DebtRatio"),
         ({"min_bin_size": 0.9}, "min_bin_size"),
         ({"max_n_prebins": 1}, "max_n_prebins"),
@@ -273,6 +277,65 @@ def test_correlated_features_keep_the_higher_iv(data: Any) -> None:
     dropped = selection.filter(~pl.col("selected"), pl.col("note").str.contains("rho"))
     assert dropped.height == 1
     assert len({"duration_in_month", "duration_in_days"} & set(card.features_)) == 1
+
+
+def _splits(card: Scorecard, feature: str) -> list[Any]:
+    return [np.asarray(s).tolist() for s in card.binning_process_.get_binned_variable(feature).splits]
+
+
+def test_relax_trend_keeps_only_shapes_the_data_support() -> None:
+    """A U-shaped bad rate on 20,000 rows is binned without the trend constraint (lower BIC); a
+    monotonic feature keeps its constrained bins; scoring, selection and JSON stay exact."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    u = rng.uniform(0, 1, n)
+    m = rng.uniform(0, 1, n)
+    noise = rng.uniform(0, 1, n)
+    logit = -1.5 + 3.0 * (u - 0.5) ** 2 * 4 - 1.2 * m
+    y = (rng.uniform(0, 1, n) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame = pl.DataFrame({"u": u, "m": m, "noise": noise})
+    card = Scorecard(monotonic_trend="auto_asc_desc").fit(frame, y)
+    strict = Scorecard(monotonic_trend="auto_asc_desc", relax_trend=False).fit(frame, y)
+    assert _splits(card, "u") != _splits(strict, "u")
+    assert _splits(card, "m") == _splits(strict, "m")
+    table = card.table().filter(pl.col("feature") == "u", pl.col("kind") == "bin")
+    steps = np.sign(np.diff(table["bad_rate"].to_numpy()))
+    assert (steps > 0).any() and (steps < 0).any()  # not monotonic: the U is kept
+    process = card.binning_process_
+    selected = card.selection().filter(pl.col("note") == "")["feature"].to_list()
+    assert selected == [str(f) for f in process.get_support(names=True)]
+    assert card.features_ == ("u", "m")
+    expected = process.transform(frame.to_pandas(), metric="woe", **EMPIRICAL)[list(card.features_)]
+    assert np.array_equal(card.woe(frame), expected.to_numpy())
+    text = card.to_json()
+    assert json.loads(text)["params"]["relax_trend"] is True
+    assert Scorecard.from_json(text).to_json() == text
+
+
+def test_relax_trend_leaves_small_german_bins_alone(
+    german: CreditDataset, card: Scorecard, data: Any
+) -> None:
+    """BIC's ln(n) penalty: on 700 rows no German feature's bins are relaxed, and the IVs of the lean
+    binning statistics equal optbinning's own summary."""
+    from optbinning import BinningProcess
+
+    X_train, _, y_train, _ = data  # noqa: N806
+    strict = Scorecard(protected=german.protected_columns, relax_trend=False).fit(X_train, y_train)
+    for f in X_train.columns:
+        assert _splits(card, f) == _splits(strict, f)
+    categorical = [c for c in X_train.columns if X_train.schema[c] == pl.String]
+    process = BinningProcess(
+        list(X_train.columns),
+        categorical_variables=categorical,
+        min_bin_size=0.05,
+        binning_fit_params={c: {"monotonic_trend": "auto"} for c in X_train.columns if c not in categorical},
+    )
+    frame = X_train.to_pandas()
+    process.fit(frame, y_train)
+    summary = process.summary()
+    ours = {r["feature"]: (r["iv"], r["n_bins"]) for r in card.selection().iter_rows(named=True)}
+    for name, iv, n_bins in zip(summary["name"], summary["iv"], summary["n_bins"], strict=True):
+        assert ours[name] == (float(iv), int(n_bins))
 
 
 def test_table_csv_and_html(card: Scorecard, tmp_path: Any) -> None:
