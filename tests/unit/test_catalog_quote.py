@@ -720,3 +720,21 @@ def test_every_demo_product_quotes_with_a_valid_default_structure() -> None:
         for _ in range(5):
             v, s, a = sample_inputs(p, START, rng)
             quote(cat, pid, v, s, a, market=SAMPLE_MARKET)
+
+
+def test_a_quote_above_the_legal_rate_cap_is_refused_naming_the_cap() -> None:
+    """catalogue.yaml's rate_caps apply to the disclosed all-in rate (fees included)."""
+    from autofin.catalog.loader import default_catalogue_dir, load_catalogue
+    from autofin.catalog.quote import sample_inputs
+
+    demo = load_catalogue(default_catalogue_dir())
+    assert demo.rate_caps["CN"] == Decimal("0.24")
+    product = demo.products["cn-standard-equal-instalment"]
+    vehicle, structure, applicant = sample_inputs(product, date(2026, 3, 10))
+    ok = quote(demo, product.id, vehicle, structure, applicant)
+    tight = demo.model_copy(update={"rate_caps": {"CN": Decimal("0.01")}})
+    with pytest.raises(ValidationError) as exc:
+        quote(tight, product.id, vehicle, structure, applicant)
+    assert exc.value.field == "structure"
+    assert "legal cap of 1" in exc.value.rule and "CN" in exc.value.rule
+    assert max(ok.rates.values()) > Decimal("0.01")

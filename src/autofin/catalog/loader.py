@@ -216,6 +216,7 @@ def load_catalogue_with_extras(
         rate_tables=items["rate_tables"],
         services=items["services"],
         promotions=items["promotions"],
+        rate_caps=dict(settings.rate_caps),
         sources=sources,
     )
     extras = CatalogueExtras(

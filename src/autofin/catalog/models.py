@@ -390,6 +390,9 @@ class Promotion(_Model):
 class Catalogue(_Model):
     """A validated catalogue: every product, rate table, service and promotion by id.
 
+    ``rate_caps`` holds the legal maximum annual rate by jurisdiction (``catalogue.yaml``); a quote
+    whose disclosed all-in rate (APR or annualised rate, fees included) exceeds it is refused.
+
     ``sources`` maps ``"<kind>:<id>"`` to ``"<file>:<line>"`` so that checks and errors can point at
     the YAML that defines each item.
     """
@@ -399,4 +402,5 @@ class Catalogue(_Model):
     rate_tables: dict[str, RateTable]
     services: dict[str, Service]
     promotions: dict[str, Promotion]
+    rate_caps: dict[str, Rate] = Field(default_factory=dict)  # jurisdiction → legal maximum annual rate
     sources: dict[str, str] = Field(default_factory=dict)

@@ -234,6 +234,7 @@ def quote(
         result = quote_lease(ctx)
     else:
         result = quote_loan(ctx, balloon_pct, grace, deferral, priced.floating)
+    _check_rate_cap(catalogue, product.jurisdiction, product.id, result)
     for idx, applied in enumerate(result.promotions):  # in the order of structure.promotions
         remaining = ledger.remaining(catalogue.promotions[applied.id])
         if remaining is not None and remaining < applied.cost:
@@ -244,3 +245,18 @@ def quote(
                 f"{applied.cost}",
             )
     return result
+
+
+def _check_rate_cap(catalogue: Catalogue, jurisdiction: str, product_id: str, result: Quote) -> None:
+    """Refuse a quote whose disclosed all-in rate exceeds the jurisdiction's legal cap."""
+    cap = catalogue.rate_caps.get(jurisdiction)
+    if cap is None:
+        return
+    disclosed = max((r for r in result.rates.values() if r is not None), default=result.customer_rate)
+    if disclosed > cap:
+        raise ValidationError(
+            "structure",
+            product_id,
+            f"the all-in rate {fmt_pct(disclosed)} ({result.rate_label}, fees included) exceeds the "
+            f"{jurisdiction} legal cap of {fmt_pct(cap)}",
+        )
