@@ -738,3 +738,39 @@ def test_a_quote_above_the_legal_rate_cap_is_refused_naming_the_cap() -> None:
     assert exc.value.field == "structure"
     assert "legal cap of 1" in exc.value.rule and "CN" in exc.value.rule
     assert max(ok.rates.values()) > Decimal("0.01")
+
+
+def test_promotion_deal_conditions_term_down_payment_and_ltv() -> None:
+    """A promotion may require a term range, a minimum down payment and a maximum LTV of the deal."""
+    from autofin.catalog.loader import default_catalogue_dir, load_catalogue
+    from autofin.catalog.models import Range
+
+    demo = load_catalogue(default_catalogue_dir())
+    promo_id = "cn-byd-nev-zero-apr-2026h1"
+    promo = demo.promotions[promo_id]
+    strict = promo.model_copy(
+        update={
+            "eligibility": promo.eligibility.model_copy(
+                update={"terms": Range(max=Decimal(36)), "min_down_payment_pct": Decimal("0.3")}
+            )
+        }
+    )
+    cat = demo.model_copy(update={"promotions": {**demo.promotions, promo_id: strict}})
+    car = VehicleInfo(
+        brand="BYD", model="Seal", condition="new", vehicle_class="mid", powertrain="nev", use="passenger",
+        msrp=Decimal("210000"), price=Decimal("200000"),
+    )  # fmt: skip
+    buyer = ApplicantInfo(bureau_score=720, age=32, segments=["nev_buyer"])
+
+    def ask(term: int, down: str) -> StructureRequest:
+        return StructureRequest(
+            term=term, down_payment_pct=Decimal(down), start_date=date(2026, 3, 10), promotions=[promo_id]
+        )
+
+    assert quote(cat, "cn-green-nev-loan", car, ask(36, "0.30"), buyer).customer_rate == 0
+    with pytest.raises(ValidationError) as exc:
+        quote(cat, "cn-green-nev-loan", car, ask(48, "0.30"), buyer)
+    assert exc.value.field == "structure.term" and "terms" in exc.value.rule
+    with pytest.raises(ValidationError) as exc:
+        quote(cat, "cn-green-nev-loan", car, ask(36, "0.20"), buyer)
+    assert exc.value.field == "structure.down_payment_pct" and "at least 30" in exc.value.rule

@@ -358,10 +358,15 @@ class PromotionEffect(_Model):
 
 
 class PromotionEligibility(Eligibility):
-    """Eligibility of a promotion: the product filters plus the products, models and inventory age."""
+    """Eligibility of a promotion: the product filters plus the products, models and inventory age,
+    and the deal itself — its term (months, as requested), its down payment (fraction of the price)
+    and its LTV (amount financed / price) — e.g. "0 % for up to 36 months with at least 30 % down"."""
 
     products: list[Id] | None = None
     inventory_age_days_min: Annotated[int, Field(ge=0)] | None = None
+    terms: Range | None = None
+    min_down_payment_pct: Pct | None = None
+    max_ltv: Annotated[Decimal, Field(gt=0, le=Decimal("1.5"))] | None = None
 
 
 class Stacking(_Model):

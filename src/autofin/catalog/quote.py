@@ -46,6 +46,7 @@ from autofin.catalog.quote_types import (
 from autofin.catalog.rules import (
     RATE_PROMOS,
     check_eligibility,
+    check_promotion_deals,
     check_promotions,
     condition_applies,
     fmt_names,
@@ -214,6 +215,7 @@ def quote(
             f"{pid} allows an LTV of at most {fmt_pct(product.max_ltv)} (amount financed incl. financed "
             f"services and fees {amount_financed} / price {price} = {fmt_pct(ltv)})",
         )
+    check_promotion_deals(promos, structure, down / price, ltv, dp_field)
 
     # Rate.
     priced = price_rate(catalogue, product, vehicle, applicant, structure, market, ltv, day)

@@ -243,3 +243,25 @@ def check_promotions(
                 f"promotions {a.id} and {b.id} cannot be combined: {why}",
             )
     return promos
+
+
+def check_promotion_deals(
+    promos: Sequence[Promotion], structure: StructureRequest, down_pct: Decimal, ltv: Decimal, dp_field: str
+) -> None:
+    """Each promotion's deal conditions: the requested term, the down payment and the LTV."""
+    for promo in promos:
+        e, who = promo.eligibility, f"promotion {promo.id}"
+        if e.terms is not None and not e.terms.contains(structure.term):
+            raise ValidationError(
+                "structure.term", structure.term, f"{who} is for terms {fmt_range(e.terms)}"
+            )
+        if e.min_down_payment_pct is not None and down_pct < e.min_down_payment_pct:
+            raise ValidationError(
+                dp_field,
+                fmt_pct(down_pct),
+                f"{who} needs a down payment of at least {fmt_pct(e.min_down_payment_pct)}",
+            )
+        if e.max_ltv is not None and ltv > e.max_ltv:
+            raise ValidationError(
+                dp_field, fmt_pct(ltv), f"{who} allows an LTV of at most {fmt_pct(e.max_ltv)}"
+            )
