@@ -10,13 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from autofin.catalog.check import CODES, Finding, check_catalogue
-from autofin.catalog.cli import catalog_app
 from autofin.catalog.loader import (
     CatalogueError,
     default_catalogue_dir,
     load_catalogue,
     load_catalogue_with_extras,
 )
+from autofin.cli.catalog import catalog_app
 from autofin.errors import ValidationError
 
 AS_OF = date(2026, 5, 1)

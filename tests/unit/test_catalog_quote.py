@@ -25,7 +25,7 @@ from autofin.catalog.quote import (
     quote_json,
     sample_inputs,
 )
-from autofin.catalog.quote_cli import run_request
+from autofin.cli.quote import run_request
 from autofin.errors import ValidationError
 from autofin.finance import lease as lease_math
 from autofin.finance.apr import AprMethod

@@ -147,7 +147,7 @@ def test_default_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_cli_train_list_promote_validate(tmp_path: Path) -> None:
     pytest.importorskip("autofin.risk.scorecard")
     pytest.importorskip("autofin.risk.report")
-    from autofin.risk.cli import model_app
+    from autofin.cli.model import model_app
 
     runner = CliRunner()
     reg = ["--registry", str(tmp_path / "models")]
@@ -167,7 +167,7 @@ def test_cli_train_list_promote_validate(tmp_path: Path) -> None:
 
 
 def test_cli_errors_are_one_line_exit_2(tmp_path: Path) -> None:
-    from autofin.risk.cli import model_app
+    from autofin.cli.model import model_app
 
     runner = CliRunner()
     reg = ["--registry", str(tmp_path)]

@@ -1,5 +1,8 @@
 """The ``autofin`` command: a thin shell over the library (I/O only; the maths lives in the packages).
 
+Sub-commands live beside this module: ``catalog`` (catalogue checks), ``quote``, ``model`` (risk
+models); ``io`` holds the shared edges (read JSON, print JSON, one-line errors).
+
 Every command reads JSON from a file or ``-`` (standard input), prints JSON on success, and on any
 bad input prints one line ``error: <field>: <rule> (got <value>)`` to standard error and exits 2.
 """
@@ -15,11 +18,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from autofin.catalog.cli import catalog_app
-from autofin.catalog.quote_cli import quote_command
-from autofin.cliutil import print_json, read_json, run_or_exit, stderr
+from autofin.cli.catalog import catalog_app
+from autofin.cli.io import print_json, read_json, run_or_exit, stderr
+from autofin.cli.model import model_app
+from autofin.cli.quote import quote_command
 from autofin.errors import ValidationError
-from autofin.risk.cli import model_app
 
 app = typer.Typer(
     add_completion=False,
@@ -159,7 +162,3 @@ def _print_table(result: dict[str, Any]) -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -16,7 +16,7 @@ import typer
 
 from autofin.catalog.check import check_catalogue
 from autofin.catalog.loader import default_catalogue_dir, load_catalogue_with_extras
-from autofin.cliutil import run_or_exit
+from autofin.cli.io import run_or_exit
 from autofin.errors import ValidationError
 
 catalog_app = typer.Typer(

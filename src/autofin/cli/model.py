@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autofin.cliutil import print_json, run_or_exit, stderr
+from autofin.cli.io import print_json, run_or_exit, stderr
 from autofin.errors import ValidationError
 
 __all__ = ["model_app"]

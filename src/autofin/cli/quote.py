@@ -31,7 +31,7 @@ from autofin.catalog.quote import (
     quote,
     quote_json,
 )
-from autofin.cliutil import print_json, read_json, run_or_exit
+from autofin.cli.io import print_json, read_json, run_or_exit
 from autofin.errors import ValidationError, from_pydantic
 
 _REQUEST_KEYS = frozenset({"product", "vehicle", "structure", "applicant", "market", "on"})
