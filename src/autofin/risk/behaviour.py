@@ -47,6 +47,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from autofin.errors import ValidationError
+from autofin.risk.artefacts import parse_artefact
 
 __all__ = [
     "BEHAVIOUR_FEATURES",
@@ -350,10 +351,7 @@ class BehaviourModel:
     @classmethod
     def from_json(cls, text: str) -> BehaviourModel:
         """Rebuild a fitted model from :meth:`to_json` output (validated)."""
-        try:
-            data = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as exc:
-            raise ValidationError("behaviour model", "text", f"must be JSON ({exc})") from None
+        data = parse_artefact(text, "behaviour model")
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             got = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ValidationError("behaviour.format", got, f"must be {_FORMAT!r}")

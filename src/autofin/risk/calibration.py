@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats  # type: ignore[import-untyped]
 
 from autofin.errors import ValidationError
+from autofin.risk.artefacts import parse_artefact
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -258,10 +259,7 @@ class Calibrator:
     @classmethod
     def from_json(cls, text: str) -> Calibrator:
         """Rebuild a calibrator from :meth:`to_json` output."""
-        try:
-            data = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as exc:
-            raise ValidationError("calibrator", "text", f"must be JSON ({exc})") from None
+        data = parse_artefact(text, "calibrator")
         return cls.from_dict(data)
 
 

@@ -45,6 +45,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from autofin.data.schemas import assert_no_protected
 from autofin.errors import ValidationError
+from autofin.risk.artefacts import parse_artefact
 from autofin.risk.calibration import CALIBRATION_METHODS, Calibrator
 from autofin.risk.reasons import MAX_REASONS, Reason, ReasonCatalog, rank_reasons
 
@@ -626,8 +627,5 @@ class Challenger:
     @classmethod
     def from_json(cls, text: str) -> Challenger:
         """Rebuild a fitted challenger from :meth:`to_json` output."""
-        try:
-            data = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as exc:
-            raise ValidationError("challenger", "text", f"must be JSON ({exc})") from None
+        data = parse_artefact(text, "challenger")
         return cls.from_dict(data)

@@ -53,6 +53,7 @@ import polars as pl
 
 from autofin.data.schemas import assert_no_protected
 from autofin.errors import ValidationError
+from autofin.risk.artefacts import parse_artefact
 from autofin.risk.reasons import MAX_REASONS, Reason, ReasonCatalog, rank_reasons
 
 __all__ = ["MONOTONIC_TRENDS", "Scorecard"]
@@ -1051,10 +1052,7 @@ class Scorecard:
     @classmethod
     def from_json(cls, text: str) -> Scorecard:
         """Rebuild a fitted scorecard from :meth:`to_json`; it scores exactly as the original."""
-        try:
-            doc = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as exc:
-            raise ValidationError("scorecard", "json", f"must be JSON from Scorecard.to_json: {exc}") from exc
+        doc = parse_artefact(text, "scorecard")
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             raise ValidationError(
                 "scorecard.format",
