@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from autofin.catalog.models import Catalogue, Product, ProductCondition, Promotion
 from autofin.catalog.pricing import fee_amount, promo_costs
@@ -54,6 +54,24 @@ class QuoteContext:
     ltv: Decimal
     conditions: tuple[ProductCondition, ...]
     promos: list[Promotion]
+
+    def quote(self, **contract: Any) -> Quote:
+        """The :class:`Quote` of this request: its own fields plus those of the computed contract."""
+        return Quote(
+            product_id=self.product.id,
+            product_version=self.product.version,
+            catalogue_version=self.catalogue.version,
+            currency=self.product.currency,
+            price=self.vehicle.price,
+            down_payment=self.down,
+            ltv=self.ltv,
+            term=self.term,
+            services=self.lines,
+            customer_rate=self.customer_rate,
+            lender_rate=self.lender_rate,
+            conditions=self.conditions,
+            **contract,
+        )
 
 
 def _methods(product: Product) -> list[AprMethod]:
@@ -126,24 +144,12 @@ def quote_loan(
     if broken is BrokenPeriod.FIRST_INSTALMENT and first_payment is not None and len(amortising) > 2:
         monthly = amortising[1].instalment  # the first carries the odd days' interest
     total_cost = down + schedule.upfront_fees + cash_services + schedule.total_of_payments
-    return Quote(
-        product_id=product.id,
-        product_version=product.version,
-        catalogue_version=c.catalogue.version,
+    return c.quote(
         kind="loan",
         lease_type=None,
-        currency=product.currency,
-        price=vehicle.price,
-        down_payment=down,
         amount_financed=schedule.opening_balance,
-        ltv=c.ltv,
-        term=term,
-        services=lines,
         promotions=applied,
-        customer_rate=customer_rate,
-        lender_rate=lender_rate,
         subvention=subv,
-        conditions=c.conditions,
         contract=schedule,
         disclosure=disclosure,
         rates={m.value: r.apr for m, r in disclosure.rates.items()},
@@ -283,24 +289,12 @@ def quote_lease(c: QuoteContext) -> Quote:
         ownership = Ownership.OWNS_AFTER_PURCHASE_OPTION
         lease_type = "finance"
     applied = promo_costs(c.promos, lines, subv, product.currency)
-    return Quote(
-        product_id=product.id,
-        product_version=product.version,
-        catalogue_version=c.catalogue.version,
+    return c.quote(
         kind="lease",
         lease_type=lease_type,
-        currency=product.currency,
-        price=vehicle.price,
-        down_payment=down,
         amount_financed=amount_financed,
-        ltv=c.ltv,
-        term=term,
-        services=lines,
         promotions=applied,
-        customer_rate=customer_rate,
-        lender_rate=lender_rate,
         subvention=subv,
-        conditions=c.conditions,
         contract=contract,
         disclosure=None,
         rates=rates,
