@@ -52,6 +52,17 @@ def test_tables_load_with_their_schemas_and_ids_are_unique_across_chunks(world, 
     assert manifest["rows"]["applicants"] == N and manifest["seed"] == 5
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert set(truth["segments"]) == {s.key for s in world.population.segments}
+    # the contract of issue 6: services table, attach probabilities and planted gaps in truth.json
+    services = synth.load(tmp_path, "services")
+    assert services.columns == ["loan_id", "service", "price"]
+    assert set(services["loan_id"].to_list()) <= set(loans["loan_id"].to_list())
+    assert manifest["rows"]["services"] == services.height > 0
+    attach = truth["credit"]["services"]["attach_probability"]
+    assert set(attach) == set(truth["segments"])
+    assert all(isinstance(p, float) for probs in attach.values() for p in probs.values())
+    assert set(services["service"].unique().to_list()) <= set(next(iter(attach.values())))
+    assert [g["segment"] for g in truth["population"]["gaps"]] == ["value_used"]
+    assert set(truth["population"]["gaps"][0]["need"]) == {"en", "zh-CN"}
     # protected attributes are in their own table, never beside the model inputs
     assert not {"gender", "age_band", "ethnicity"} & set(applicants.columns)
 

@@ -8,6 +8,8 @@ the true latent ``segments``), :func:`generate_credit` draws
   with a level payment from the annuity formula, and whether the applicant took it;
 * ``loans``: the taken quotes that pass the approval policy;
 * ``performance``: one row per loan and month on book until the loan closes or the observation ends;
+* ``services``: the value-added services attached to each booked loan (one row per loan and service),
+  each an independent draw with the applicant's true segment's attach probability;
 * ``truth_defaults`` and ``truth_takeup``: the latent probabilities and draws (ground truth, never a
   model input).
 
@@ -31,13 +33,15 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from autofin.data.schemas import PRODUCTS, STATUSES
+from autofin.data.schemas import PRODUCTS, SERVICE_KINDS, STATUSES
 from autofin.errors import ValidationError, from_pydantic
 
 __all__ = [
     "DEFAULT_FEATURES",
     "TAKEUP_FEATURES",
     "CreditWorld",
+    "ServicePrice",
+    "Services",
     "default_features",
     "generate_credit",
     "ground_truth",
@@ -372,6 +376,47 @@ class Targets(_Model):
     mean_booked_rate: Range
 
 
+class ServicePrice(_Model):
+    """The price of one service kind: exactly one of a flat amount (currency units), a fraction of the
+    vehicle price, or an amount per year of the loan's term."""
+
+    flat: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    pct_of_price: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    per_term_year: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ServicePrice:
+        given = [f for f in ("flat", "pct_of_price", "per_term_year") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of flat, pct_of_price, per_term_year")
+        return self
+
+
+class Services(_Model):
+    """Value-added services attached to booked loans: for every booked loan and every kind, an
+    independent Bernoulli draw with probability ``attach_probability[true segment][kind]``; an attached
+    service costs ``price[kind]``."""
+
+    price: dict[str, ServicePrice]
+    attach_probability: dict[str, dict[str, Probability]]
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Services:
+        if not self.price:
+            raise ValueError("price must give at least one service kind")
+        unknown = sorted(set(self.price) - set(SERVICE_KINDS))
+        if unknown:
+            raise ValueError(f"unknown service kinds {unknown}; allowed: {', '.join(SERVICE_KINDS)}")
+        if not self.attach_probability:
+            raise ValueError("attach_probability must give at least one segment")
+        for seg, probs in self.attach_probability.items():
+            if set(probs) != set(self.price):
+                raise ValueError(
+                    f"attach_probability.{seg} must give exactly the priced kinds: {', '.join(self.price)}"
+                )
+        return self
+
+
 class CreditWorld(_Model):
     """The ``credit:`` section of a world file: every parameter of the credit generator."""
 
@@ -385,6 +430,7 @@ class CreditWorld(_Model):
     prepayment: Prepayment
     recovery: Recovery
     targets: Targets
+    services: Services | None = None
 
     @model_validator(mode="after")
     def _bands(self) -> CreditWorld:
@@ -399,6 +445,12 @@ class CreditWorld(_Model):
         missing = [n for n in [*names, "no_file"] if n not in self.pricing.base_rate]
         if missing:
             raise ValueError(f"pricing.base_rate misses band(s) {', '.join(missing)}")
+        if self.services is not None:
+            extra = sorted(set(self.services.attach_probability) - set(self.takeup.coefficients))
+            if extra:
+                raise ValueError(
+                    f"services.attach_probability names segment(s) without take-up model: {extra}"
+                )
         return self
 
 
@@ -755,9 +807,10 @@ def generate_credit(
         first_quote_id, first_loan_id: first ids of this chunk (ids are consecutive from them).
 
     Returns:
-        ``quotes``, ``loans``, ``performance`` (as declared in schemas.py), ``truth_defaults``
-        (``loan_id``, ``p_default``, ``will_default``, ``default_month``) and ``truth_takeup``
-        (``quote_id``, ``p_take``).
+        ``quotes``, ``loans``, ``performance``, ``services`` (as declared in schemas.py; ``services`` is
+        empty when the world has no ``services`` section), ``truth_defaults`` (``loan_id``,
+        ``p_default``, ``will_default``, ``default_month``) and ``truth_takeup`` (``quote_id``,
+        ``p_take``).
     """
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 120:
         raise ValidationError("months", months, "must be an integer between 1 and 120")
@@ -765,12 +818,20 @@ def generate_credit(
         raise ValidationError("first_quote_id", first_quote_id, "must not be negative")
     if first_loan_id < 0:
         raise ValidationError("first_loan_id", first_loan_id, "must not be negative")
-    s_offer, s_price, s_take, s_book, s_default, s_perf, s_recover = _fresh(seed).spawn(7)
+    # Child k of a SeedSequence depends only on k, so the services stream (the 8th child) leaves the
+    # seven original streams, and every table drawn from them, exactly as they were before it existed.
+    s_offer, s_price, s_take, s_book, s_default, s_perf, s_recover, s_services = _fresh(seed).spawn(8)
     base = _applicant_frame(tables)
     segs = sorted(base["segment"].unique().to_list())
     unknown = [s for s in segs if s not in world.takeup.coefficients]
     if unknown:
         raise ValidationError("segments.segment", unknown, "has no take-up coefficients in the credit world")
+    if world.services is not None:
+        unknown = [s for s in segs if s not in world.services.attach_probability]
+        if unknown:
+            raise ValidationError(
+                "segments.segment", unknown, "has no service attach probabilities in the credit world"
+            )
     seg_idx = np.searchsorted(np.array(segs), base["segment"].to_numpy())
 
     # ---- quotes: structure, price, payment ----
@@ -920,13 +981,64 @@ def generate_credit(
         np.random.default_rng(s_perf),
         np.random.default_rng(s_recover),
     )
+    services = _services(
+        world.services,
+        loan_ids,
+        seg_idx[la],
+        segs,
+        price[la],
+        l_term,
+        np.random.default_rng(s_services),
+    )
     return {
         "quotes": quotes,
         "loans": loans,
         "performance": performance,
+        "services": services,
         "truth_defaults": truth_defaults,
         "truth_takeup": truth_takeup,
     }
+
+
+_SERVICES_SCHEMA: Final = {"loan_id": pl.Int64, "service": pl.String, "price": pl.Float64}
+
+
+def _services(
+    spec: Services | None,
+    loan_ids: IntArray,
+    seg_idx: IntArray,
+    segs: list[str],
+    vehicle_price: FloatArray,
+    term: IntArray,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
+    """One row per booked loan and attached service kind, ordered by loan then kind (world-file order).
+
+    A (loans × kinds) matrix of uniforms is drawn at once, so the draws of one loan do not depend on
+    which services other loans took.
+    """
+    if spec is None or loan_ids.shape[0] == 0:
+        return pl.DataFrame(schema=_SERVICES_SCHEMA)
+    kinds = list(spec.price)
+    p = np.array([[spec.attach_probability[s][k] for k in kinds] for s in segs], dtype=np.float64)
+    attached = rng.random((loan_ids.shape[0], len(kinds))) < p[seg_idx]
+    prices = np.empty((loan_ids.shape[0], len(kinds)), dtype=np.float64)
+    for j, kind in enumerate(kinds):
+        rule = spec.price[kind]
+        if rule.flat is not None:
+            prices[:, j] = rule.flat
+        elif rule.pct_of_price is not None:
+            prices[:, j] = rule.pct_of_price * vehicle_price
+        else:
+            prices[:, j] = (rule.per_term_year or 0.0) * term / 12.0
+    row, col = np.nonzero(attached)  # row-major: by loan, then kind
+    return pl.DataFrame(
+        {
+            "loan_id": pl.Series(loan_ids[row], dtype=pl.Int64),
+            "service": pl.Series(kinds, dtype=pl.String).gather(col),
+            "price": pl.Series(np.round(prices[row, col], 2), dtype=pl.Float64),
+        }
+    )
 
 
 def _performance(
@@ -1105,7 +1217,8 @@ def ground_truth(world: CreditWorld) -> dict[str, Any]:
     """Everything a fitted model can be checked against, JSON-ready: the default model (intercept,
     coefficients, feature definitions and scaling, macro factor by vintage month, timing), the take-up
     coefficients and elasticities by segment, the pricing, approval, delinquency, prepayment and
-    recovery parameters."""
+    recovery parameters, and ``services`` (``attach_probability[segment][kind]``, ``price[kind]``; None
+    when the world has no services section)."""
     macro = world.default.macro
     start = _month_index(macro.start)
     by_month = {f"{(start + j) // 12:04d}-{(start + j) % 12 + 1:02d}": v for j, v in enumerate(macro.values)}
@@ -1151,4 +1264,21 @@ def ground_truth(world: CreditWorld) -> dict[str, Any]:
         "prepayment": dump["prepayment"],
         "recovery": dump["recovery"],
         "targets": dump["targets"],
+        "services": _services_truth(world.services),
+    }
+
+
+def _services_truth(spec: Services | None) -> dict[str, Any] | None:
+    if spec is None:
+        return None
+    return {
+        "definition": (
+            "for every booked loan and every service kind, an independent Bernoulli draw with "
+            "attach_probability[the applicant's true segment][kind]; an attached service costs "
+            "price[kind]: flat (currency units), pct_of_price × vehicle price, or per_term_year × "
+            "term_months / 12; rounded to cents"
+        ),
+        "kinds": list(spec.price),
+        "attach_probability": {s: dict(p) for s, p in spec.attach_probability.items()},
+        "price": {k: v.model_dump(exclude_none=True) for k, v in spec.price.items()},
     }

@@ -50,6 +50,7 @@ from autofin.errors import ValidationError, from_pydantic
 __all__ = [
     "AGE_BANDS",
     "SEGMENT_KEYS",
+    "Gap",
     "PopulationWorld",
     "Segment",
     "generate_population",
@@ -436,6 +437,15 @@ class VehicleMarket(_Model):
         return self
 
 
+class Gap(_Model):
+    """A planted gap: a true segment whose need no product of the demo catalogue meets (ground truth
+    for the segmentation tests; it changes nothing in the generator by itself)."""
+
+    segment: SegmentKey
+    need: Label
+    evidence: Annotated[str, Field(min_length=1)]
+
+
 class PopulationWorld(_Model):
     """The population part of a world file (top-level key ``population:``)."""
 
@@ -444,6 +454,7 @@ class PopulationWorld(_Model):
     retirement_min_age: Annotated[int, Field(ge=40, le=90)]
     vehicle_market: VehicleMarket
     segments: Annotated[list[Segment], Field(min_length=1)]
+    gaps: list[Gap] = Field(default_factory=list)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -491,6 +502,17 @@ class PopulationWorld(_Model):
             if (seg.protected.ethnicity is not None) != (self.jurisdiction == "US"):
                 rule = "must be null for CN (not collected)" if self.jurisdiction == "CN" else "is required"
                 raise _fail(("segments", i, "protected", "ethnicity"), seg.protected.ethnicity, rule)
+        gap_segments: set[str] = set()
+        for i, gap in enumerate(self.gaps):
+            if gap.segment not in seen:
+                raise _fail(
+                    ("gaps", i, "segment"),
+                    gap.segment,
+                    f"must be one of the segments: {', '.join(s.key for s in self.segments)}",
+                )
+            if gap.segment in gap_segments:
+                raise _fail(("gaps", i, "segment"), gap.segment, "must be listed once")
+            gap_segments.add(gap.segment)
         return self
 
 

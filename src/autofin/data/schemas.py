@@ -29,6 +29,17 @@ POWERTRAINS: Final = ("ice", "hybrid", "nev")
 USES: Final = ("passenger", "commercial")
 PRODUCTS: Final = ("loan", "balloon", "lease")
 STATUSES: Final = ("current", "dpd30", "dpd60", "dpd90", "default", "prepaid", "matured", "recovered")
+#: Kinds of value-added service (the values of ``autofin.catalog.models.ServiceKind``; ``data`` sits
+#: above ``catalog`` in the package layering, so the names are repeated here and a test holds them equal).
+SERVICE_KINDS: Final = (
+    "comprehensive_insurance",
+    "gap_insurance",
+    "credit_life",
+    "maintenance",
+    "extended_warranty",
+    "roadside",
+    "designated_driver",
+)
 PROTECTED_COLUMNS: Final = frozenset({"gender", "age_band", "ethnicity"})
 
 
@@ -169,6 +180,22 @@ class Performance(pa.DataFrameModel):
         strict = True
 
 
+class Services(pa.DataFrameModel):
+    """Value-added services attached to booked loans: one row per loan and attached service.
+
+    ``service`` is a service kind (:data:`SERVICE_KINDS`); ``price`` is what the customer pays for it,
+    in currency units (rounded to cents). A loan with no service has no row.
+    """
+
+    loan_id: int = pa.Field(ge=0)
+    service: str = pa.Field(isin=SERVICE_KINDS)
+    price: float = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        unique = ["loan_id", "service"]  # noqa: RUF012 - pandera reads a plain list
+
+
 TABLES: Final[dict[str, type[pa.DataFrameModel]]] = {
     "applicants": Applicants,
     "bureau": Bureau,
@@ -177,6 +204,7 @@ TABLES: Final[dict[str, type[pa.DataFrameModel]]] = {
     "quotes": Quotes,
     "loans": Loans,
     "performance": Performance,
+    "services": Services,
 }
 
 

@@ -9,9 +9,11 @@ run after run. Each table is checked against its declared schema before it is wr
 Layout of the output directory::
 
     world.yaml            the world file used (as validated)
-    truth.json            the ground truth: segment shares, every coefficient and elasticity
+    truth.json            the ground truth: segment shares, planted gaps, every coefficient and
+                          elasticity, service attach probabilities
     manifest.json         seed, sizes, row counts and the SHA-256 of every file written
-    applicants/ bureau/ vehicles/ protected/ quotes/ loans/ performance/   part-NNNNN.parquet
+    applicants/ bureau/ vehicles/ protected/ quotes/ loans/ performance/ services/
+                                                                           part-NNNNN.parquet
     truth/segments/ truth/defaults/ truth/takeup/                          part-NNNNN.parquet
 """
 
@@ -33,7 +35,16 @@ from autofin.data.population import generate_population
 from autofin.data.world import World, dump_world
 from autofin.errors import ValidationError
 
-DATA_TABLES: Final = ("applicants", "bureau", "vehicles", "protected", "quotes", "loans", "performance")
+DATA_TABLES: Final = (
+    "applicants",
+    "bureau",
+    "vehicles",
+    "protected",
+    "quotes",
+    "loans",
+    "performance",
+    "services",
+)
 TRUTH_TABLES: Final = {"segments": "segments", "truth_defaults": "defaults", "truth_takeup": "takeup"}
 MAX_QUOTES_PER_APPLICANT: Final = 3
 FORMAT_VERSION: Final = 1
@@ -126,6 +137,9 @@ def synthesize(
         "world": {"name": header.name, "version": header.version},
         "seed": seed,
         "segments": {s.key: s.share for s in world.population.segments},
+        "population": {
+            "gaps": [g.model_dump(mode="json", by_alias=True) for g in world.population.gaps],
+        },
         "credit": ground_truth(world.credit),
     }
     (root / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=str) + "\n")
