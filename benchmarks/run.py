@@ -406,6 +406,7 @@ def render(rows: list[Row], info: dict[str, str], command: str) -> str:
         "d": "(d) Synthetic world generation (autofin.data)",
         "e": "(e) Catalogue: load the demo catalogue, quote 10,000 random structures",
         "f": "(f) Credit scorecards on public data: test AUC, KS and fit time (see docs/benchmarks-risk.md)",
+        "g": "(g) Rule segments: the demo scheme on 1,000,000 applicants, and one applicant at a time",
     }
     out = [
         f"Command: `{command}`  ",
@@ -450,14 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, help="rewrite the results section of this Markdown file")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test; not for recording)")
     parser.add_argument(
-        "--only", choices=["a", "b", "c", "d", "e", "f"], action="append", help="run only these groups"
+        "--only", choices=["a", "b", "c", "d", "e", "f", "g"], action="append", help="run only these groups"
     )
     args = parser.parse_args(argv)
-    groups = args.only or ["a", "b", "c", "d", "e", "f"]
+    groups = args.only or ["a", "b", "c", "d", "e", "f", "g"]
     rows: list[Row] = []
     from benchmarks.catalog_bench import bench_catalog
     from benchmarks.data_gen import bench_data
     from benchmarks.risk_bench import bench_risk
+    from benchmarks.segments_bench import bench_segments
 
     groups_fns = (
         ("a", bench_schedule),
@@ -466,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         ("d", bench_data),
         ("e", bench_catalog),
         ("f", bench_risk),
+        ("g", bench_segments),
     )
     for g, fn in groups_fns:
         if g in groups:

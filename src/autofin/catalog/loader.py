@@ -8,6 +8,7 @@ Layout (see docs/catalogue-checks.md)::
       products/*.yaml       one Product per file
       services/*.yaml       one Service per file
       promotions/*.yaml     one Promotion per file
+      segments/*.yaml       segmentation schemes: not read here, owned by :mod:`autofin.segments.rules`
 
 Each item's ``id`` must equal its file name without ``.yaml``. A missing sub-directory is an empty
 section. ``catalogue.yaml`` keys besides ``version`` are *settings* that the checker reads; they are
@@ -41,6 +42,7 @@ from autofin.catalog.models import Catalogue, Product, Promotion, RateTable, Ser
 from autofin.errors import AutofinError, ValidationError
 
 __all__ = [
+    "OWNED_ELSEWHERE",
     "SECTIONS",
     "CatalogueError",
     "CatalogueExtras",
@@ -59,6 +61,11 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "services": ("service", Service),
     "promotions": ("promotion", Promotion),
 }
+
+#: sub-directories of a catalogue directory that other packages read (the loader skips them):
+#: directory → the module that owns it.
+OWNED_ELSEWHERE: dict[str, str] = {"segments": "autofin.segments.rules"}
+_EXPECTED_DIRS = ", ".join([*SECTIONS, *OWNED_ELSEWHERE])
 
 Path_ = tuple[str, ...]
 """A key path inside one YAML document: mapping keys and list indices, all as strings."""
@@ -242,6 +249,8 @@ def _section_files(directory: Path) -> list[Path]:
 def _reject_strays(root: Path) -> None:
     """YAML the loader would silently skip is an error: a misspelt directory must not hide products."""
     for entry in sorted(root.iterdir()):
+        if entry.is_dir() and entry.name in OWNED_ELSEWHERE:  # e.g. segments/: autofin.segments reads it
+            continue
         if entry.is_dir() and entry.name not in SECTIONS and not entry.name.startswith("."):
             if any(entry.rglob("*.yaml")) or any(entry.rglob("*.yml")):
                 raise CatalogueError(
@@ -249,7 +258,7 @@ def _reject_strays(root: Path) -> None:
                     1,
                     "",
                     entry.name,
-                    f"unknown catalogue directory; expected one of {', '.join(SECTIONS)}",
+                    f"unknown catalogue directory; expected one of {_EXPECTED_DIRS}",
                 )
         elif entry.is_file() and entry.suffix in (".yaml", ".yml") and entry.name != CATALOGUE_FILE:
             raise CatalogueError(
