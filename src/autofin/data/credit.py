@@ -23,6 +23,7 @@ are annual decimals; months are months on book. Everything is vectorised: no per
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -46,6 +47,7 @@ __all__ = [
     "generate_credit",
     "ground_truth",
     "load_credit_world",
+    "takeup_elasticities",
     "takeup_features",
 ]
 
@@ -1176,14 +1178,17 @@ def _performance(
 # --------------------------------------------------------------------------------------------------
 
 
-def _takeup_elasticities(world: CreditWorld) -> dict[str, dict[str, float]]:
-    """Point elasticities ∂ln p/∂ln x = β·x·(1 − p) at the reference loan quote, per segment.
+def takeup_elasticities(
+    coefficients: Mapping[str, TakeupCoefficients], reference: TakeupReference
+) -> dict[str, dict[str, float]]:
+    """Point elasticities ∂ln p/∂ln x = β·x·(1 − p) of take-up at the ``reference`` loan quote, per segment.
 
-    ``term_total`` also counts the term's effect through the payment (a longer term lowers PTI).
+    ``rate_total`` and ``term_total`` also count the effect through the payment (PTI): a higher rate
+    raises the instalment, a longer term lowers it. The same function gives the world's true
+    elasticities (``ground_truth``) and those of fitted take-up models (``autofin.segments.profiles``).
     """
-    ref = world.takeup.reference
-    r = ref.annual_rate
-    n = ref.term_months
+    r = reference.annual_rate
+    n = reference.term_months
     out: dict[str, dict[str, float]] = {}
     i = r / 12.0
     # d ln(payment) / d ln(n) for a level annuity: −n·ln(1+i)·v^n / (1 − v^n)
@@ -1191,12 +1196,12 @@ def _takeup_elasticities(world: CreditWorld) -> dict[str, dict[str, float]]:
     dlnp_dlnn = -n * math.log1p(i) * v_n / (1.0 - v_n) if i > 0 else -1.0
     # d ln(payment) / d ln(r): r·d/dr of ln(i / (1 − v^n))
     dlnp_dlnr = 1.0 - n * i / (1.0 + i) * v_n / (1.0 - v_n) if i > 0 else 0.0
-    for seg, c in world.takeup.coefficients.items():
+    for seg, c in coefficients.items():
         x = {
             "rate_pct": 100 * r,
-            "pti_pct": 100 * ref.pti,
+            "pti_pct": 100 * reference.pti,
             "term_years": n / 12.0,
-            "down_share": ref.down_share,
+            "down_share": reference.down_share,
         }
         eta = c.intercept + sum(getattr(c, f) * v for f, v in x.items())
         p = 1.0 / (1.0 + math.exp(-eta))
@@ -1254,7 +1259,9 @@ def ground_truth(world: CreditWorld) -> dict[str, Any]:
             "coefficients": dump["takeup"]["coefficients"],
             "features": {f: _FEATURE_DEFINITIONS[f] for f in TAKEUP_FEATURES},
             "reference_quote": dump["takeup"]["reference"],
-            "elasticities_at_reference": _takeup_elasticities(world),
+            "elasticities_at_reference": takeup_elasticities(
+                world.takeup.coefficients, world.takeup.reference
+            ),
         },
         "score_bands": dump["score_bands"],
         "offers": dump["offers"],

@@ -39,11 +39,9 @@ from sklearn.linear_model import LogisticRegression
 
 from autofin.data.credit import (
     TAKEUP_FEATURES,
-    CreditWorld,
-    Takeup,
     TakeupCoefficients,
     TakeupReference,
-    _takeup_elasticities,
+    takeup_elasticities,
     takeup_features,
 )
 from autofin.errors import ValidationError
@@ -432,14 +430,11 @@ def fit_takeup(x: FloatArray, y: NDArray[np.bool_]) -> tuple[FloatArray, FloatAr
 
 
 def _elasticities(beta: Mapping[str, float], reference: TakeupReference) -> dict[str, float]:
-    """The data package's elasticity definition (``_takeup_elasticities``), applied to ``beta``.
-
-    Reused, not re-derived, so the fitted and the true elasticities are the same function of their
-    coefficients; only ``takeup`` of the world is read, hence the unvalidated shell.
-    """
+    """The data package's elasticity definition (:func:`autofin.data.credit.takeup_elasticities`),
+    applied to ``beta``: reused, not re-derived, so fitted and true elasticities are the same function
+    of their coefficients."""
     coefs = TakeupCoefficients(**{p: float(beta.get(p, 0.0)) for p in TAKEUP_PARAMETERS})
-    shell = CreditWorld.model_construct(takeup=Takeup(coefficients={"s": coefs}, reference=reference))
-    return _takeup_elasticities(shell)["s"]
+    return takeup_elasticities({"s": coefs}, reference)["s"]
 
 
 def _delta_se(
