@@ -22,6 +22,7 @@ from autofin.cli.catalog import catalog_app
 from autofin.cli.io import print_json, read_json, run_or_exit, stderr
 from autofin.cli.model import model_app
 from autofin.cli.quote import quote_command
+from autofin.cli.segments import segments_app
 from autofin.errors import ValidationError
 
 app = typer.Typer(
@@ -99,6 +100,7 @@ data_app = typer.Typer(no_args_is_help=True, help="Synthetic world and public cr
 app.add_typer(data_app, name="data")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(model_app, name="model")
+app.add_typer(segments_app, name="segments")
 app.command("quote")(quote_command)
 
 

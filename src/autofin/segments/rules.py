@@ -584,7 +584,9 @@ class SegmentScheme(_Frozen):
             return {key: fn(applicant) for key, fn in self._python}
         except KeyError as exc:
             raise ValidationError(
-                "applicant", exc.args[0], "is a field the scheme reads; it is missing"
+                f"applicant.{exc.args[0]}",
+                None,
+                "is read by the segment scheme and must be present (null allowed)",
             ) from None
         except TypeError as exc:
             raise ValidationError("applicant", str(exc), "a field has a value of the wrong type") from None
