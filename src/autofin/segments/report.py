@@ -72,6 +72,23 @@ def _bar(x: list[Any], y: list[Any], name: str = "", **kw: Any) -> Any:
     return go.Bar(x=x, y=y, name=name, **kw)
 
 
+def _share_heatmap(long: pl.DataFrame, column: str, value: str, colours: str) -> Any:
+    """Segments (rows) × ``column`` values (columns) of a share in [0, 1], labelled in per cent."""
+    wide = long.pivot(on=column, index="segment", values=value).sort("segment")
+    columns = [c for c in wide.columns if c != "segment"]
+    return go.Figure(
+        go.Heatmap(
+            z=wide.select(columns).to_numpy(),
+            x=columns,
+            y=wide["segment"].to_list(),
+            colorscale=colours,
+            zmin=0,
+            zmax=1,
+            texttemplate="%{z:.0%}",
+        )
+    )
+
+
 def _fmt_pct(v: Any) -> str:
     return "—" if v is None else pct(float(v))
 
@@ -325,19 +342,7 @@ def _services(page: Page, services: pl.DataFrame, lang: Lang) -> None:
     if services.is_empty():
         page.para("No services data.")
         return
-    wide = services.pivot(on="service", index="segment", values="attach_rate").sort("segment")
-    kinds = [c for c in wide.columns if c != "segment"]
-    fig = go.Figure(
-        go.Heatmap(
-            z=wide.select(kinds).to_numpy(),
-            x=kinds,
-            y=wide["segment"].to_list(),
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            texttemplate="%{z:.0%}",
-        )
-    )
+    fig = _share_heatmap(services, "service", "attach_rate", "Blues")
     page.chart(fig, "Heat map of service attach rates, segments by service.", "Attach rates")
     page.table(
         services.select(
@@ -394,19 +399,7 @@ def _fit(page: Page, fit: FitMatrix, lang: Lang) -> None:
         f"{fit.limits.max_pti:.0%}, DTI ≤ {fit.limits.max_dti:.0%}). Coverage = share served by at least "
         f"one product; below {fit.gap_threshold:.0%} the segment is a gap.",
     )
-    wide = fit.cells.pivot(on="product", index="segment", values="servable_share").sort("segment")
-    products = [c for c in wide.columns if c != "segment"]
-    fig = go.Figure(
-        go.Heatmap(
-            z=wide.select(products).to_numpy(),
-            x=products,
-            y=wide["segment"].to_list(),
-            colorscale="Greens",
-            zmin=0,
-            zmax=1,
-            texttemplate="%{z:.0%}",
-        )
-    )
+    fig = _share_heatmap(fit.cells, "product", "servable_share", "Greens")
     fig.update_xaxes(tickangle=-40)
     page.chart(
         fig, "Heat map: share of each segment served by each product.", "Segment × product fit", height=460
