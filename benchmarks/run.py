@@ -407,6 +407,7 @@ def render(rows: list[Row], info: dict[str, str], command: str) -> str:
         "e": "(e) Catalogue: load the demo catalogue, quote 10,000 random structures",
         "f": "(f) Credit scorecards on public data: test AUC, KS and fit time (see docs/benchmarks-risk.md)",
         "g": "(g) Rule segments: the demo scheme on 1,000,000 applicants, and one applicant at a time",
+        "h": "(h) Pricing cost build-up: NPV, RAROC and minimum rate for 1,000,000 offers",
     }
     out = [
         f"Command: `{command}`  ",
@@ -451,13 +452,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, help="rewrite the results section of this Markdown file")
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test; not for recording)")
     parser.add_argument(
-        "--only", choices=["a", "b", "c", "d", "e", "f", "g"], action="append", help="run only these groups"
+        "--only",
+        choices=["a", "b", "c", "d", "e", "f", "g", "h"],
+        action="append",
+        help="run only these groups",
     )
     args = parser.parse_args(argv)
-    groups = args.only or ["a", "b", "c", "d", "e", "f", "g"]
+    groups = args.only or ["a", "b", "c", "d", "e", "f", "g", "h"]
     rows: list[Row] = []
     from benchmarks.catalog_bench import bench_catalog
     from benchmarks.data_gen import bench_data
+    from benchmarks.pricing_bench import bench_pricing
     from benchmarks.risk_bench import bench_risk
     from benchmarks.segments_bench import bench_segments
 
@@ -469,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         ("e", bench_catalog),
         ("f", bench_risk),
         ("g", bench_segments),
+        ("h", bench_pricing),
     )
     for g, fn in groups_fns:
         if g in groups:
