@@ -21,6 +21,7 @@ from rich.table import Table
 from autofin.cli.catalog import catalog_app
 from autofin.cli.io import print_json, read_json, run_or_exit, stderr
 from autofin.cli.model import model_app
+from autofin.cli.pricing import pricing_app
 from autofin.cli.quote import quote_command
 from autofin.cli.segments import segments_app
 from autofin.errors import ValidationError
@@ -101,6 +102,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(model_app, name="model")
 app.add_typer(segments_app, name="segments")
+app.add_typer(pricing_app, name="pricing")
 app.command("quote")(quote_command)
 
 
