@@ -378,7 +378,7 @@ class _Checker:
     def product(self, pid: str, p: Product) -> None:
         key = f"product:{pid}"
         self.currency(key, p.currency)
-        cap = self.x.rate_caps.get(p.jurisdiction)
+        cap = self._ceiling(p)
         seen: dict[int, int] = {}
         for i, t in enumerate(p.terms):
             if t in seen:
@@ -444,6 +444,21 @@ class _Checker:
                 if seg not in self.x.segments:
                     self.add("SEGMENT_UNKNOWN", key, ("segments_served", i), self._segment_msg(seg))
         self.eligibility(key, p.eligibility)
+
+    def _ceiling(self, p: Product) -> Decimal | None:
+        """The lowest fixed cap on ``p``'s rate: catalogue.yaml ``rate_caps`` and the fixed caps of its
+        jurisdiction pack that bind the lender (benchmark-linked and state caps need a quote)."""
+        caps = [c for c in (self.x.rate_caps.get(p.jurisdiction),) if c is not None]
+        pack = self.c.jurisdictions.get(p.jurisdiction)
+        if pack is not None:
+            caps += [
+                c.rate
+                for c in pack.rate_caps
+                if c.rate is not None
+                and p.kind in c.kinds
+                and (c.applies_to_licensed_lenders or not pack.licensed_lender)
+            ]
+        return min(caps, default=None)
 
     def product_table(self, key: str, p: Product, table: RateTable, cap: Decimal | None) -> None:
         tkey = f"rate_table:{table.id}"

@@ -4,33 +4,51 @@
 via :func:`~autofin.finance.schedule.build_schedule` and :func:`~autofin.finance.disclosure.disclose_loan`;
 :func:`quote_lease` does the same for a lease via :func:`~autofin.finance.lease.closed_end_lease` or
 :func:`~autofin.finance.lease.finance_lease`. Both compute the lender's subvention when a promotion buys
-the customer's rate below the lender's. Nothing is checked here: :func:`autofin.catalog.quote.quote` has
+the customer's rate below the lender's. Nothing is checked there: :func:`autofin.catalog.quote.quote` has
 checked and priced the request before it builds the context.
+
+:func:`verify_at_contract` is the second enforcement point: it re-checks an accepted quote against the
+catalogue in force on the contract date — the dealer-markup cap, the legal rate caps (on the all-in
+rate recomputed from the contract's cash flows) and the rate sheet (the buy rate must still be the
+sheet's rate, unless the quote is within its rate-lock window). See docs/pricing-caps.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from autofin.catalog.jurisdictions import AppliedCap, check_quote_caps, pct2
+from autofin.catalog.markup import check_markup
 from autofin.catalog.models import Catalogue, Product, ProductCondition, Promotion
-from autofin.catalog.pricing import fee_amount, promo_costs
-from autofin.catalog.quote_types import Ownership, Quote, ServiceLine, StructureRequest, VehicleInfo
+from autofin.catalog.pricing import fee_amount, initial_rate, promo_costs, sheet_rate
+from autofin.catalog.quote_types import (
+    Market,
+    Ownership,
+    PricingBasis,
+    Quote,
+    ServiceLine,
+    StructureRequest,
+    VehicleInfo,
+)
 from autofin.catalog.rules import fmt_names
 from autofin.errors import ValidationError
 from autofin.finance import lease as lease_math
 from autofin.finance.apr import AprMethod
 from autofin.finance.disclosure import disclose_loan
 from autofin.finance.promotions import subvention
-from autofin.finance.schedule import RowKind, build_schedule
+from autofin.finance.schedule import RowKind, Schedule, build_schedule
 from autofin.finance.terms import Balloon, BrokenPeriod, Fee, FloatingRate, Grace, GraceKind, LoanTerms
 from autofin.money import CONTEXT, currency, round_money
 
 __all__ = [
+    "ContractCheck",
     "QuoteContext",
     "quote_lease",
     "quote_loan",
+    "verify_at_contract",
 ]
 
 ZERO = Decimal(0)
@@ -54,6 +72,15 @@ class QuoteContext:
     ltv: Decimal
     conditions: tuple[ProductCondition, ...]
     promos: list[Promotion]
+    dealer_markup: Decimal = ZERO
+    participation: Decimal = ZERO
+    basis: PricingBasis | None = None
+
+    def reserve(self, extra_paid: Decimal) -> Decimal:
+        """The dealer reserve: ``participation`` × the extra the customer pays because of the markup."""
+        if not self.dealer_markup or not self.participation:
+            return ZERO
+        return round_money(self.participation * extra_paid, currency(self.product.currency))
 
     def quote(self, **contract: Any) -> Quote:
         """The :class:`Quote` of this request: its own fields plus those of the computed contract."""
@@ -70,6 +97,9 @@ class QuoteContext:
             customer_rate=self.customer_rate,
             lender_rate=self.lender_rate,
             conditions=self.conditions,
+            dealer_markup=self.dealer_markup,
+            dealer_participation=self.participation if self.dealer_markup else ZERO,
+            basis=self.basis,
             **contract,
         )
 
@@ -133,6 +163,10 @@ def quote_loan(
         prepayment_penalty=product.early_settlement.penalty,
     )
     schedule = build_schedule(terms)
+    reserve = ZERO
+    if c.dealer_markup and c.participation:
+        at_buy = build_schedule(terms.model_copy(update={"annual_rate": lender_rate}))
+        reserve = c.reserve(schedule.total_of_payments - at_buy.total_of_payments)
     disclosure = disclose_loan(schedule, _methods(product))
     subv = ZERO
     if customer_rate < lender_rate:
@@ -159,6 +193,7 @@ def quote_loan(
         total_cost=total_cost,
         ownership_at_end=Ownership.OWNS_AFTER_BALLOON if balloon > 0 else Ownership.OWNS,
         amount_to_own=balloon,
+        dealer_reserve=reserve,
     )
 
 
@@ -222,6 +257,10 @@ def quote_lease(c: QuoteContext) -> Quote:
 
         lease = closed(customer_rate)
         contract = lease
+        reserve = ZERO
+        if c.dealer_markup and c.participation:
+            gap_paid = lease.base_periodic_payment - closed(lender_rate).base_periodic_payment
+            reserve = c.reserve(gap_paid * term)
         subv = ZERO
         if customer_rate < lender_rate:
             # What the lessor gives up: the base payments it would have earned at its own rate, less
@@ -264,6 +303,9 @@ def quote_lease(c: QuoteContext) -> Quote:
 
         fl = fin(customer_rate)
         contract = fl
+        reserve = ZERO
+        if c.dealer_markup and c.participation:
+            reserve = c.reserve(fl.total_rent - fin(lender_rate).total_rent)
         subv = ZERO
         if customer_rate < lender_rate:
             # The loan engine's subvention on the rent schedule: rents as instalments, the purchase
@@ -305,4 +347,86 @@ def quote_lease(c: QuoteContext) -> Quote:
         ownership_at_end=ownership,
         amount_to_own=residual,
         notices=notices,
+        dealer_reserve=reserve,
     )
+
+
+# -- contract time ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContractCheck:
+    """What :func:`verify_at_contract` checked and found acceptable.
+
+    ``rate_locked`` is true when the quote was within its rate-lock window on ``day`` (its buy rate
+    is honoured whatever the sheet says); ``sheet_rate`` is the rate sheet's rate for the quote on
+    ``day`` (annual decimal, ``None`` if not looked up because locked); ``caps`` are the legal caps
+    that applied and ``rates`` the all-in rates recomputed from the contract.
+    """
+
+    day: date
+    catalogue_version: str
+    rate_locked: bool
+    sheet_rate: Decimal | None
+    caps: tuple[AppliedCap, ...]
+    rates: dict[str, Decimal | None]
+
+
+def _recomputed_rates(q: Quote) -> dict[str, Decimal | None]:
+    """The all-in rates from the contract's own cash flows (loans); a lease's disclosed rates."""
+    if q.kind == "loan" and isinstance(q.contract, Schedule):
+        disclosure = disclose_loan(q.contract, [AprMethod(m) for m in q.rates])
+        return {m.value: r.apr for m, r in disclosure.rates.items()}
+    return dict(q.rates)
+
+
+def verify_at_contract(q: Quote, catalogue: Catalogue, market: Market | None, day: date) -> ContractCheck:
+    """Re-check accepted quote ``q`` against ``catalogue`` — the catalogue in force on the contract
+    date ``day`` — and ``market`` (benchmarks for benchmark-linked caps, valued on ``day``).
+
+    Refuses with :class:`~autofin.errors.ValidationError` when the product is gone (or, past the rate
+    lock, no longer effective); the dealer markup exceeds the cap now in force for the contract term
+    or is no longer allowed (``structure.dealer_markup``); the all-in rate, recomputed from the
+    contract, exceeds a legal cap now in force (``structure``); or, past the quote's rate-lock window
+    (``catalogue.rate_lock_days`` after the quote date), the buy rate is no longer the rate sheet's
+    (``buy_rate``). Returns what was checked.
+    """
+    basis = q.basis
+    if basis is None:
+        raise ValidationError("quote.basis", None, "the quote records no pricing basis: quote it again")
+    if day < basis.quoted_on:
+        raise ValidationError("day", day, f"the contract date is before the quote date {basis.quoted_on}")
+    product = catalogue.products.get(q.product_id)
+    if product is None:
+        raise ValidationError(
+            "product", q.product_id, f"catalogue {catalogue.version} in force on {day} has no such product"
+        )
+    locked = day <= basis.rate_lock_until
+    if not locked and not product.effective.contains(day):
+        raise ValidationError(
+            "product",
+            q.product_id,
+            f"product {product.id} is effective {product.effective.start}..{product.effective.end or ''} "
+            f"and the quote's rate lock ended on {basis.rate_lock_until}",
+        )
+    check_markup(catalogue, product, q.dealer_markup, q.term, basis.channel, basis.promotional)
+    current: Decimal | None = None
+    if not locked:
+        current = initial_rate(
+            product,
+            sheet_rate(
+                catalogue, product, basis.bureau_score, basis.condition, basis.requested_term, basis.ltv,
+                day,
+            ),
+        )  # fmt: skip
+        if current != q.buy_rate:
+            raise ValidationError(
+                "buy_rate",
+                q.buy_rate,
+                f"the rate sheet of catalogue {catalogue.version} gives product {product.id} "
+                f"{pct2(current)} on {day}, not the quoted buy rate {pct2(q.buy_rate)}; the quote's "
+                f"rate lock ended on {basis.rate_lock_until}: quote again",
+            )
+    rates = _recomputed_rates(q)
+    caps = check_quote_caps(catalogue, q, market, day, rates)
+    return ContractCheck(day, catalogue.version, locked, current, tuple(caps), rates)

@@ -8,6 +8,7 @@ Layout (see docs/catalogue-checks.md)::
       products/*.yaml       one Product per file
       services/*.yaml       one Service per file
       promotions/*.yaml     one Promotion per file
+      jurisdictions/*.yaml  one JurisdictionPack per file, named by its code (CN.yaml, US.yaml)
       segments/*.yaml       segmentation schemes: not read here, owned by :mod:`autofin.segments.rules`
 
 Each item's ``id`` must equal its file name without ``.yaml``. A missing sub-directory is an empty
@@ -18,7 +19,11 @@ not part of :class:`~autofin.catalog.models.Catalogue` and are returned as :clas
   price, by condition and term: ``{new: {36: 0.55, 48: 0.45}, used: {36: 0.40}}``;
 * ``known_models``: brand → model names, to check vehicle filters of products, services, promotions;
 * ``segments``: the segment names products and promotions may refer to;
-* ``rate_caps``: the legal maximum annual rate by jurisdiction, ``{CN: 0.24, US: 0.36}``.
+* ``rate_caps``: the catalogue-wide ceiling on the all-in annual rate by jurisdiction,
+  ``{CN: 0.24, US: 0.36}`` (the jurisdiction packs' legal caps apply on top; docs/pricing-caps.md);
+* ``dealer_markup``: the default dealer-markup policy by jurisdiction (caps by term, participation,
+  channels) and ``rate_lock_days``, how long a quote's buy rate is honoured at contract time. These two
+  are part of :class:`~autofin.catalog.models.Catalogue` (quoting needs them).
 
 Every problem raises :class:`CatalogueError` (an :class:`autofin.errors.ValidationError`) whose message
 reads ``products/green-nev.yaml:14: terms.2: Input should be less than or equal to 120 (got 150)``.
@@ -38,7 +43,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from autofin.catalog.models import Catalogue, Product, Promotion, RateTable, Service
+from autofin.catalog.models import (
+    Catalogue,
+    DealerMarkupPolicy,
+    JurisdictionPack,
+    Product,
+    Promotion,
+    RateTable,
+    Service,
+)
 from autofin.errors import AutofinError, ValidationError
 
 __all__ = [
@@ -60,6 +73,7 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
     "products": ("product", Product),
     "services": ("service", Service),
     "promotions": ("promotion", Promotion),
+    "jurisdictions": ("jurisdiction", JurisdictionPack),
 }
 
 #: sub-directories of a catalogue directory that other packages read (the loader skips them):
@@ -155,6 +169,10 @@ class _Settings(BaseModel):
     known_models: dict[str, list[str]] = Field(default_factory=dict)
     segments: list[str] | None = None
     rate_caps: dict[str, Annotated[Decimal, Field(gt=0, lt=1)]] = Field(default_factory=dict)
+    dealer_markup: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], DealerMarkupPolicy] = Field(
+        default_factory=dict
+    )
+    rate_lock_days: Annotated[int, Field(ge=0, le=365)] = 30
 
 
 def default_catalogue_dir() -> Path:
@@ -224,6 +242,9 @@ def load_catalogue_with_extras(
         services=items["services"],
         promotions=items["promotions"],
         rate_caps=dict(settings.rate_caps),
+        jurisdictions=items["jurisdictions"],
+        dealer_markup=dict(settings.dealer_markup),
+        rate_lock_days=settings.rate_lock_days,
         sources=sources,
     )
     extras = CatalogueExtras(

@@ -85,6 +85,7 @@ Powertrain = Literal["ice", "hybrid", "nev"]
 Use = Literal["passenger", "commercial"]
 CustomerType = Literal["individual", "small_business", "fleet", "government"]
 Channel = Literal["dealer", "online", "branch"]
+ProductKind = Literal["loan", "lease"]
 
 
 class VehicleFilter(_Model):
@@ -220,8 +221,71 @@ class FloatingSpec(_Model):
     lock_months: Annotated[int, Field(ge=0, le=120)] = 0
 
 
+def _dealer_channel() -> list[Channel]:
+    return ["dealer"]
+
+
+def _all_kinds() -> list[ProductKind]:
+    return ["loan", "lease"]
+
+
+def _loan_only() -> list[ProductKind]:
+    return ["loan"]
+
+
+class MarkupCap(_Model):
+    """The largest dealer markup (annual decimal, ``0.0125`` = 125 bp) for contract terms up to and
+    including ``max_term`` months; ``max_term: null`` covers every longer term."""
+
+    max_term: Annotated[int, Field(ge=1, le=120)] | None = None
+    max_markup: Annotated[Decimal, Field(ge=0, le=Decimal("0.05"))]
+
+
+class DealerMarkupPolicy(_Model):
+    """Whether a dealer may add a markup to the lender's buy rate, how much by term, and its share.
+
+    ``caps`` are ordered by ``max_term`` (ascending, an open ``max_term`` last): the first that covers
+    the contract term gives the cap. ``participation`` is the share (0..1) of the markup's extra
+    finance charge the lender pays the dealer (the "dealer reserve"). ``channels``: the sales channels
+    where a markup may be added (a direct / online sale has no dealer to mark up). ``source`` says
+    where the caps come from (e.g. the 2015 Honda consent order).
+    """
+
+    allowed: bool = True
+    caps: list[MarkupCap] = Field(default_factory=list)
+    participation: Pct = Decimal(0)
+    channels: list[Channel] = Field(default_factory=_dealer_channel)
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.allowed and not self.caps:
+            raise ValueError("a policy that allows a markup needs caps")
+        last = 0
+        for i, cap in enumerate(self.caps):
+            if cap.max_term is None:
+                if i != len(self.caps) - 1:
+                    raise ValueError("only the last cap may have an open max_term")
+            elif cap.max_term <= last:
+                raise ValueError("caps must be ordered by increasing max_term")
+            else:
+                last = cap.max_term
+        return self
+
+    def cap_for(self, term: int) -> Decimal | None:
+        """The markup cap for a contract of ``term`` months (``None``: no cap covers that term)."""
+        for cap in self.caps:
+            if cap.max_term is None or term <= cap.max_term:
+                return cap.max_markup
+        return None
+
+
 class Product(_Model):
-    """A finance product: one contract structure with its limits, eligibility, price and conditions."""
+    """A finance product: one contract structure with its limits, eligibility, price and conditions.
+
+    ``dealer_markup`` overrides the catalogue's default markup policy for the product's jurisdiction
+    (``{allowed: false}`` forbids a markup on it).
+    """
 
     id: Id
     version: Annotated[int, Field(ge=1)]
@@ -250,6 +314,7 @@ class Product(_Model):
     services: ServicePolicy = ServicePolicy()
     lease: LeaseSpec | None = None
     floating: FloatingSpec | None = None
+    dealer_markup: DealerMarkupPolicy | None = None
 
     @model_validator(mode="after")
     def _kind(self) -> Self:
@@ -392,11 +457,129 @@ class Promotion(_Model):
     stacking: Stacking = Stacking()
 
 
+# -- jurisdiction packs (catalog/jurisdictions/<CODE>.yaml; see docs/pricing-caps.md) ----------------
+
+
+class DisclosureRule(_Model):
+    """How the all-in rate is disclosed: ``cn_irr`` (annualised IRR incl. directly related fees, PBoC
+    Announcement [2021] No. 3), ``us_regz`` (Regulation Z APR, 12 CFR 1026 App. J) or ``eu_aprc``."""
+
+    method: Literal["cn_irr", "us_regz", "eu_aprc"]
+    source: Annotated[str, Field(min_length=1)]
+
+
+class RateCap(_Model):
+    """A legal ceiling on the disclosed all-in annual rate.
+
+    Either a fixed ``rate`` (annual decimal, ``0.24``) or ``multiple`` × the benchmark named
+    ``benchmark`` (``4`` × ``LPR_1Y``), the benchmark's value on the quote date being taken from the
+    quote's :class:`~autofin.catalog.quote_types.Market`. ``applies_to_licensed_lenders: false`` keeps
+    a cap on file that does not bind a licensed lender (the pack's ``licensed_lender`` says which the
+    lender is). ``kinds``: the product kinds it covers.
+    """
+
+    id: Id
+    name: Annotated[str, Field(min_length=1)]
+    rate: Rate | None = None
+    benchmark: Annotated[str, Field(min_length=1)] | None = None
+    multiple: Annotated[Decimal, Field(gt=0, le=20)] | None = None
+    applies_to_licensed_lenders: bool = True
+    kinds: list[ProductKind] = Field(default_factory=_all_kinds)
+    source: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        fixed = self.rate is not None
+        linked = self.benchmark is not None or self.multiple is not None
+        if fixed == linked:
+            raise ValueError("give either rate, or benchmark and multiple")
+        if linked and (self.benchmark is None or self.multiple is None):
+            raise ValueError("a benchmark-linked cap needs both benchmark and multiple")
+        return self
+
+
+class StateCapClass(_Model):
+    """One vehicle class of a state's motor-vehicle retail instalment ceiling: the vehicles it covers
+    (``condition``, ``max_age_years`` — model-year age at sale) and either a simple annual rate
+    ``apr`` or an add-on ceiling ``add_on_per_100`` (currency units of finance charge per 100 of
+    amount financed per year, prorated by term)."""
+
+    condition: list[Condition_] | None = None
+    max_age_years: Annotated[int, Field(ge=0)] | None = None
+    apr: Rate | None = None
+    add_on_per_100: Annotated[Decimal, Field(gt=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.apr is None) == (self.add_on_per_100 is None):
+            raise ValueError("give exactly one of apr, add_on_per_100")
+        return self
+
+
+class StateCap(_Model):
+    """A state's ceiling: its name, its source (statute) and its vehicle classes (first match wins)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    source: Annotated[str, Field(min_length=1)]
+    illustrative: bool = False
+    classes: Annotated[list[StateCapClass], Field(min_length=1)]
+
+
+class StateCaps(_Model):
+    """Sub-national caps by the applicant's state (``applicant.region``: ``TX`` or ``US-TX``);
+    ``default`` covers a state not listed or not given. ``kinds``: the product kinds they cover."""
+
+    kinds: list[ProductKind] = Field(default_factory=_loan_only)
+    default: StateCap | None = None
+    states: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], StateCap] = Field(default_factory=dict)
+
+
+class LtvCap(_Model):
+    """A regulatory LTV cap (amount financed / price) on loans for the vehicles it names. ``binding:
+    false`` keeps a cap on file that the lender now sets itself (CN self-use caps since April 2024)."""
+
+    use: Use
+    condition: list[Condition_] | None = None
+    powertrain: list[Powertrain] | None = None
+    max_ltv: Annotated[Decimal, Field(gt=0, le=1)]
+    binding: bool = True
+
+
+class LtvCaps(_Model):
+    """The jurisdiction's loan LTV caps (first match wins) and their source."""
+
+    source: Annotated[str, Field(min_length=1)]
+    caps: list[LtvCap] = Field(default_factory=list)
+
+
+class JurisdictionPack(_Model):
+    """What a jurisdiction's law says about pricing and disclosure, as data.
+
+    ``id`` is the jurisdiction code (``CN``, ``US``: the file name). ``licensed_lender`` says whether
+    the lender using this catalogue is a licensed financial institution there (caps with
+    ``applies_to_licensed_lenders: false`` then do not bind it). ``rate_caps`` all apply (the lowest
+    binds); ``state_caps`` add the applicant's state's ceiling.
+    """
+
+    id: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    version: Annotated[int, Field(ge=1)]
+    name: Localized
+    currency: str
+    disclosure: DisclosureRule
+    licensed_lender: bool = True
+    rate_caps: list[RateCap] = Field(default_factory=list)
+    state_caps: StateCaps | None = None
+    ltv_caps: LtvCaps | None = None
+
+
 class Catalogue(_Model):
     """A validated catalogue: every product, rate table, service and promotion by id.
 
-    ``rate_caps`` holds the legal maximum annual rate by jurisdiction (``catalogue.yaml``); a quote
-    whose disclosed all-in rate (APR or annualised rate, fees included) exceeds it is refused.
+    ``rate_caps`` holds the catalogue-wide ceiling on the disclosed all-in rate by jurisdiction
+    (``catalogue.yaml``); ``jurisdictions`` the jurisdiction packs, whose legal caps apply on top (a
+    quote above any of them is refused). ``dealer_markup`` is the default dealer-markup policy by
+    jurisdiction (a product may override it; no policy: no markup). ``rate_lock_days``: how many days
+    after the quote date its buy rate is honoured at contract time even if the rate sheet changed.
 
     ``sources`` maps ``"<kind>:<id>"`` to ``"<file>:<line>"`` so that checks and errors can point at
     the YAML that defines each item.
@@ -408,4 +591,7 @@ class Catalogue(_Model):
     services: dict[str, Service]
     promotions: dict[str, Promotion]
     rate_caps: dict[str, Rate] = Field(default_factory=dict)  # jurisdiction → legal maximum annual rate
+    jurisdictions: dict[str, JurisdictionPack] = Field(default_factory=dict)
+    dealer_markup: dict[str, DealerMarkupPolicy] = Field(default_factory=dict)
+    rate_lock_days: Annotated[int, Field(ge=0, le=365)] = 30
     sources: dict[str, str] = Field(default_factory=dict)

@@ -35,6 +35,7 @@ __all__ = [
     "price_rate",
     "promo_costs",
     "service_lines",
+    "sheet_rate",
 ]
 
 ZERO = Decimal(0)
@@ -133,22 +134,7 @@ def price_rate(
     day: date,
 ) -> Priced:
     """The lender's rate (fixed or rate-table tier, plus margin) and any floating-rate terms."""
-    src = product.rate
-    if src.fixed is not None:
-        base = src.fixed
-    else:
-        assert src.table is not None
-        table = catalogue.rate_tables.get(src.table)
-        if table is None:
-            raise ValidationError(
-                "product.rate.table", src.table, f"catalogue {catalogue.version} has no such rate table"
-            )
-        base = _table_rate(table, applicant, vehicle, structure.term, ltv, day)
-    rate = base + src.margin
-    if rate < 0:
-        raise ValidationError(
-            "product.rate.margin", src.margin, f"product {product.id}'s rate would be negative"
-        )
+    rate = sheet_rate(catalogue, product, applicant.bureau_score, vehicle.condition, structure.term, ltv, day)
     fl = product.floating
     if fl is None:
         return Priced(rate, None)
@@ -180,16 +166,53 @@ def price_rate(
         lifetime_floor=fl.lifetime_floor,
         lock_until=add_months(structure.start_date, fl.lock_months) if fl.lock_months else None,
     )
-    initial = rate
+    return Priced(initial_rate(product, rate), floating)
+
+
+def initial_rate(product: Product, rate: Decimal) -> Decimal:
+    """The lender's rate on the start date: ``rate``, within a floating product's lifetime bounds."""
+    fl = product.floating
+    if fl is None:
+        return rate
     if fl.lifetime_cap is not None:
-        initial = min(initial, fl.lifetime_cap)
+        rate = min(rate, fl.lifetime_cap)
     if fl.lifetime_floor is not None:
-        initial = max(initial, fl.lifetime_floor)
-    return Priced(max(initial, ZERO), floating)
+        rate = max(rate, fl.lifetime_floor)
+    return max(rate, ZERO)
+
+
+def sheet_rate(
+    catalogue: Catalogue,
+    product: Product,
+    bureau_score: int | None,
+    condition: str,
+    term: int,
+    ltv: Decimal,
+    day: date,
+) -> Decimal:
+    """The rate sheet's rate for a product on ``day`` (annual decimal): its fixed rate or its tier-table
+    cell for the score, vehicle condition, requested term (months) and LTV, plus the product margin."""
+    src = product.rate
+    if src.fixed is not None:
+        base = src.fixed
+    else:
+        assert src.table is not None
+        table = catalogue.rate_tables.get(src.table)
+        if table is None:
+            raise ValidationError(
+                "product.rate.table", src.table, f"catalogue {catalogue.version} has no such rate table"
+            )
+        base = _table_rate(table, bureau_score, condition, term, ltv, day)
+    rate = base + src.margin
+    if rate < 0:
+        raise ValidationError(
+            "product.rate.margin", src.margin, f"product {product.id}'s rate would be negative"
+        )
+    return rate
 
 
 def _table_rate(
-    table: RateTable, applicant: ApplicantInfo, vehicle: VehicleInfo, term: int, ltv: Decimal, day: date
+    table: RateTable, bureau_score: int | None, condition: str, term: int, ltv: Decimal, day: date
 ) -> Decimal:
     who = f"rate table {table.id}"
     if not table.effective.contains(day):
@@ -198,7 +221,7 @@ def _table_rate(
             table.id,
             f"{who} is effective {table.effective.start}..{table.effective.end or ''}",
         )
-    score = applicant.bureau_score if applicant.bureau_score is not None else table.no_score
+    score = bureau_score if bureau_score is not None else table.no_score
     if score is None:
         raise ValidationError(
             "applicant.bureau_score", None, f"{who} needs a bureau score (it has no no_score)"
@@ -206,15 +229,15 @@ def _table_rate(
     for row in table.rows:
         if not row.score.contains(score) or not row.term.contains(term):
             continue
-        if row.condition is not None and vehicle.condition not in row.condition:
+        if row.condition is not None and condition not in row.condition:
             continue
         if row.ltv is not None and not row.ltv.contains(ltv):
             continue
         return row.rate
     raise ValidationError(
         "structure",
-        {"score": score, "term": term, "condition": vehicle.condition, "ltv": str(round(ltv, 4))},
-        f"{who} has no rate for score {score}, term {term}, {vehicle.condition}, LTV {fmt_pct(ltv)}",
+        {"score": score, "term": term, "condition": condition, "ltv": str(round(ltv, 4))},
+        f"{who} has no rate for score {score}, term {term}, {condition}, LTV {fmt_pct(ltv)}",
     )
 
 

@@ -17,17 +17,21 @@ See docs/catalogue-quoting.md.
 
 This module holds the orchestration; the pieces live beside it: :mod:`~autofin.catalog.quote_types`
 (request and result types), :mod:`~autofin.catalog.rules` (rule checks), :mod:`~autofin.catalog.pricing`
-(services, rate, fees, promotion costs), :mod:`~autofin.catalog.contracts` (the engine calls),
+(services, rate, fees, promotion costs), :mod:`~autofin.catalog.jurisdictions` (legal rate and LTV
+caps), :mod:`~autofin.catalog.markup` (dealer markup), :mod:`~autofin.catalog.contracts` (the engine
+calls, and :func:`~autofin.catalog.contracts.verify_at_contract`),
 :mod:`~autofin.catalog.presentation` (:func:`compare`, :func:`quote_json`) and
 :mod:`~autofin.catalog.sampling` (:func:`sample_inputs`). Every public name is re-exported here.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from autofin.catalog.contracts import QuoteContext, quote_lease, quote_loan
+from autofin.catalog.jurisdictions import check_ltv_caps, check_quote_caps
+from autofin.catalog.markup import check_markup
 from autofin.catalog.models import Catalogue, PromotionKind
 from autofin.catalog.presentation import compare, quote_json
 from autofin.catalog.pricing import fee_amount, price_rate, service_lines
@@ -38,6 +42,7 @@ from autofin.catalog.quote_types import (
     GraceRequest,
     Market,
     Ownership,
+    PricingBasis,
     Quote,
     ServiceLine,
     StructureRequest,
@@ -67,6 +72,7 @@ __all__ = [
     "GraceRequest",
     "Market",
     "Ownership",
+    "PricingBasis",
     "Quote",
     "ServiceLine",
     "StructureRequest",
@@ -215,12 +221,19 @@ def quote(
             f"{pid} allows an LTV of at most {fmt_pct(product.max_ltv)} (amount financed incl. financed "
             f"services and fees {amount_financed} / price {price} = {fmt_pct(ltv)})",
         )
+    check_ltv_caps(
+        catalogue, product.jurisdiction, product.kind, vehicle.use, vehicle.condition, vehicle.powertrain,
+        ltv, dp_field,
+        structure.down_payment if structure.down_payment is not None else structure.down_payment_pct,
+    )  # fmt: skip
     check_promotion_deals(promos, structure, down / price, ltv, dp_field)
 
-    # Rate.
-    priced = price_rate(catalogue, product, vehicle, applicant, structure, market, ltv, day)
-    customer_rate = priced.lender_rate
+    # Rate: the lender's buy rate, the dealer's markup on top, or a promotional rate below.
     rate_promos = [p for p in promos if p.effect.kind in RATE_PROMOS]
+    markup = structure.dealer_markup
+    participation = check_markup(catalogue, product, markup, term, applicant.channel, bool(rate_promos))
+    priced = price_rate(catalogue, product, vehicle, applicant, structure, market, ltv, day)
+    customer_rate = priced.lender_rate + markup
     for p in rate_promos:
         target = ZERO if p.effect.kind is PromotionKind.ZERO_APR else (p.effect.rate or ZERO)
         customer_rate = min(customer_rate, target)
@@ -228,15 +241,28 @@ def quote(
     conditions = tuple(
         c for c in product.conditions if condition_applies(c.when, amount_financed, ltv, applicant, vehicle)
     )
+    basis = PricingBasis(
+        quoted_on=day,
+        rate_lock_until=day + timedelta(days=catalogue.rate_lock_days),
+        jurisdiction=product.jurisdiction,
+        region=applicant.region,
+        channel=applicant.channel,
+        bureau_score=applicant.bureau_score,
+        condition=vehicle.condition,
+        vehicle_age_years=vehicle.age_years,
+        requested_term=structure.term,
+        ltv=ltv,
+        promotional=bool(rate_promos),
+    )
     ctx = QuoteContext(
         product, catalogue, vehicle, structure, down, rebate, lines, term,
-        customer_rate, priced.lender_rate, ltv, conditions, promos,
+        customer_rate, priced.lender_rate, ltv, conditions, promos, markup, participation, basis,
     )  # fmt: skip
     if product.kind == "lease":
         result = quote_lease(ctx)
     else:
         result = quote_loan(ctx, balloon_pct, grace, deferral, priced.floating)
-    _check_rate_cap(catalogue, product.jurisdiction, product.id, result)
+    check_quote_caps(catalogue, result, market, day)
     for idx, applied in enumerate(result.promotions):  # in the order of structure.promotions
         remaining = ledger.remaining(catalogue.promotions[applied.id])
         if remaining is not None and remaining < applied.cost:
@@ -247,18 +273,3 @@ def quote(
                 f"{applied.cost}",
             )
     return result
-
-
-def _check_rate_cap(catalogue: Catalogue, jurisdiction: str, product_id: str, result: Quote) -> None:
-    """Refuse a quote whose disclosed all-in rate exceeds the jurisdiction's legal cap."""
-    cap = catalogue.rate_caps.get(jurisdiction)
-    if cap is None:
-        return
-    disclosed = max((r for r in result.rates.values() if r is not None), default=result.customer_rate)
-    if disclosed > cap:
-        raise ValidationError(
-            "structure",
-            product_id,
-            f"the all-in rate {fmt_pct(disclosed)} ({result.rate_label}, fees included) exceeds the "
-            f"{jurisdiction} legal cap of {fmt_pct(cap)}",
-        )

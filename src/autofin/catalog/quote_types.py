@@ -44,6 +44,7 @@ __all__ = [
     "GraceRequest",
     "Market",
     "Ownership",
+    "PricingBasis",
     "Quote",
     "ServiceLine",
     "StructureRequest",
@@ -100,7 +101,9 @@ class StructureRequest(_Input):
     neither means the product's minimum. ``balloon_pct`` is a fraction of the price (default: the
     product's default balloon, if it has a balloon rule). ``services`` and ``promotions`` are
     catalogue ids; services are financed when ``finance_services`` and both the product and the service
-    allow it, else paid in cash at signing.
+    allow it, else paid in cash at signing. ``dealer_markup`` is the dealer's markup over the lender's
+    buy rate (annual decimal, ``0.01`` = 100 bp; default 0), capped by the markup policy
+    (docs/pricing-caps.md).
     """
 
     term: Annotated[int, Field(ge=1, le=120)]
@@ -113,6 +116,7 @@ class StructureRequest(_Input):
     promotions: list[str] = Field(default_factory=list)
     start_date: date
     first_payment_date: date | None = None
+    dealer_markup: Annotated[Decimal, Field(gt=-1, lt=1)] = ZERO
 
     @model_validator(mode="after")
     def _one_down_payment(self) -> Self:
@@ -167,6 +171,30 @@ class AppliedPromotion:
 
 
 @dataclass(frozen=True, slots=True)
+class PricingBasis:
+    """What a quote was priced on, kept so it can be re-checked at contract time.
+
+    ``quoted_on`` is the quote date; ``rate_lock_until`` the last day its buy rate is honoured if the
+    rate sheet changes. ``region`` and ``channel`` are the applicant's (state caps, markup channels);
+    ``bureau_score``, ``condition``, ``requested_term`` (months, before any extended-term promotion)
+    and ``ltv`` are the rate-sheet lookup keys; ``vehicle_age_years`` selects a state cap's vehicle
+    class; ``promotional`` is true when a promotion set the customer rate.
+    """
+
+    quoted_on: date
+    rate_lock_until: date
+    jurisdiction: str
+    region: str | None
+    channel: str
+    bureau_score: int | None
+    condition: str
+    vehicle_age_years: int
+    requested_term: int
+    ltv: Decimal
+    promotional: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """A priced, checked contract for one product, vehicle and structure.
 
@@ -179,6 +207,13 @@ class Quote:
     the amount lent (incl. financed services and fees) or the lease's adjusted capitalised cost /
     financed amount. ``total_cost`` is everything the customer pays. ``amount_to_own`` is what the
     customer must still pay at the end to own the car (balloon, residual, purchase option; 0 if owned).
+
+    Rate sheet and dealer: :attr:`buy_rate` is the lender's rate from its rate sheet (``lender_rate``),
+    ``dealer_markup`` what the dealer added on top (annual decimal), :attr:`contract_rate` the rate
+    the customer signs (``customer_rate``: buy rate + markup, or a promotional rate);
+    ``dealer_participation`` is the share of the markup's extra finance charge paid to the dealer and
+    ``dealer_reserve`` that amount (currency units). ``basis`` records what the quote was priced on,
+    for :func:`autofin.catalog.contracts.verify_at_contract`.
     """
 
     product_id: str
@@ -208,10 +243,24 @@ class Quote:
     ownership_at_end: Ownership
     amount_to_own: Decimal
     notices: tuple[str, ...] = field(default=())
+    dealer_markup: Decimal = ZERO
+    dealer_participation: Decimal = ZERO
+    dealer_reserve: Decimal = ZERO
+    basis: PricingBasis | None = None
 
     @property
     def headline_rate(self) -> Decimal | None:
         return self.rates.get(self.rate_label)
+
+    @property
+    def buy_rate(self) -> Decimal:
+        """The lender's rate-sheet rate (annual decimal), before any dealer markup or promotion."""
+        return self.lender_rate
+
+    @property
+    def contract_rate(self) -> Decimal:
+        """The annual rate on the contract: buy rate + dealer markup, or the promotional rate."""
+        return self.customer_rate
 
 
 # -- promotion budgets -------------------------------------------------------------------------------
