@@ -61,3 +61,52 @@ def test_buildup_bad_input_names_the_field(change: dict[str, object], field: str
     code, _, err = _run("pricing", "buildup", "-", stdin=json.dumps(data))
     assert code == 2
     assert err.startswith("error: ") and field.split(".")[0] in err
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from autofin.data.synth import synthesize
+    from autofin.data.world import load_world
+
+    out = tmp_path_factory.mktemp("pricingcli") / "w"
+    synthesize(load_world(), applicants=20_000, months=36, seed=11, out=out)
+    return out
+
+
+@pytest.mark.slow
+def test_pricing_report_on_a_world(world: Path, tmp_path: Path) -> None:
+    page, numbers = tmp_path / "pricing.html", tmp_path / "pricing.json"
+    code, out, err = _run("pricing", "report", str(world), "--out", str(page), "--json", str(numbers))
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["optimisation"]["success"] is True
+    # the optimised sheet keeps today's volume and earns at least as much as today's rates
+    opt = summary["optimisation"]
+    assert opt["volume_optimised"] >= opt["volume_current"] * (1 - 1e-6)
+    assert opt["profit_optimised"] >= opt["profit_current"]
+    data = json.loads(numbers.read_text())
+    # the compiled sheet is monotone: within a term and condition, rates never fall as risk rises
+    bands = ["super_prime", "prime", "near_prime", "subprime", "deep_subprime"]
+    cells = [c for c in data["sheet"] if c["rate"] is not None]
+    for term in {c["term"] for c in cells}:
+        for cond in ("new", "used"):
+            rates = [
+                c["rate"]
+                for b in bands
+                for c in cells
+                if c["band"] == b and c["term"] == term and c["condition"] == cond
+            ]
+            assert rates == sorted(rates)
+    html = page.read_text(encoding="utf-8")
+    for heading in ("Build-up of one offer", "Rate sheet", "Price optimisation"):
+        assert heading in html
+    assert "<script src" not in html.lower()
+
+
+def test_pricing_report_refuses_bad_assumptions(world: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "a.yaml"
+    bad.write_text("lgd: 2\n")
+    code, _, err = _run(
+        "pricing", "report", str(world), "--out", str(tmp_path / "p.html"), "--assumptions", str(bad)
+    )
+    assert code == 2 and "funding" in err
