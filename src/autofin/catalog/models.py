@@ -552,13 +552,63 @@ class LtvCaps(_Model):
     caps: list[LtvCap] = Field(default_factory=list)
 
 
+Ratio = Annotated[Decimal, Field(gt=0, le=5, decimal_places=6)]
+
+
+class LivingCost(_Model):
+    """A monthly living-cost allowance per household member, by the applicant's region key (CN: city
+    tier ``tier1`` … ``tier4``; US: a state code), in the pack's currency; ``default`` for any region
+    not listed or not given. ``illustrative: true`` marks figures that are house assumptions."""
+
+    per_member: dict[Annotated[str, Field(min_length=1)], Money] = Field(default_factory=dict)
+    default: Money
+    source: Annotated[str, Field(min_length=1)]
+    illustrative: bool = False
+
+
+class AffordabilityOverride(_Model):
+    """A segment's own affordability limits; a key given here replaces the pack's default."""
+
+    max_pti: Ratio | None = None
+    max_dti: Ratio | None = None
+    max_ltv: Ratio | None = None
+    max_age_at_maturity: Annotated[int, Field(ge=18, le=120)] | None = None
+    source: Annotated[str, Field(min_length=1)] | None = None
+
+
+class AffordabilityPolicy(_Model):
+    """The affordability limits of a jurisdiction (``affordability:`` in a pack; docs/decisions-
+    affordability.md).
+
+    Ratios are decimals: ``max_pti`` (new payment / gross monthly income), ``max_dti`` ((new payment +
+    existing debt payments) / income), ``max_ltv`` (a house ceiling on amount financed incl. financed
+    add-ons / vehicle price, on top of the pack's ``ltv_caps``: ``binding`` applies the binding caps,
+    ``all`` the lender-set ones too, ``none`` neither). ``max_age_at_maturity`` in years (``null``: no
+    age limit). ``living_cost`` feeds the residual-income test. ``segments`` override by segment
+    (``no_file``, ``thin_file``, …). A missing key means no such limit.
+    """
+
+    source: Annotated[str, Field(min_length=1)]
+    illustrative: bool = False
+    max_pti: Ratio | None = None
+    max_dti: Ratio | None = None
+    max_ltv: Ratio | None = None
+    ltv_caps: Literal["binding", "all", "none"] = "binding"
+    max_age_at_maturity: Annotated[int, Field(ge=18, le=120)] | None = None
+    living_cost: LivingCost | None = None
+    segments: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")], AffordabilityOverride] = Field(
+        default_factory=dict
+    )
+
+
 class JurisdictionPack(_Model):
     """What a jurisdiction's law says about pricing and disclosure, as data.
 
     ``id`` is the jurisdiction code (``CN``, ``US``: the file name). ``licensed_lender`` says whether
     the lender using this catalogue is a licensed financial institution there (caps with
     ``applies_to_licensed_lenders: false`` then do not bind it). ``rate_caps`` all apply (the lowest
-    binds); ``state_caps`` add the applicant's state's ceiling.
+    binds); ``state_caps`` add the applicant's state's ceiling. ``affordability`` (optional) holds
+    the PTI / DTI / LTV / age / residual-income limits used by :mod:`autofin.decision.affordability`.
     """
 
     id: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -570,6 +620,7 @@ class JurisdictionPack(_Model):
     rate_caps: list[RateCap] = Field(default_factory=list)
     state_caps: StateCaps | None = None
     ltv_caps: LtvCaps | None = None
+    affordability: AffordabilityPolicy | None = None
 
 
 class Catalogue(_Model):
