@@ -78,7 +78,11 @@ SECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
 
 #: sub-directories of a catalogue directory that other packages read (the loader skips them):
 #: directory → the module that owns it.
-OWNED_ELSEWHERE: dict[str, str] = {"segments": "autofin.segments.rules", "pricing": "autofin.pricing.spec"}
+OWNED_ELSEWHERE: dict[str, str] = {
+    "segments": "autofin.segments.rules",
+    "pricing": "autofin.pricing.spec",
+    "policy": "autofin.decision.policy",
+}
 _EXPECTED_DIRS = ", ".join([*SECTIONS, *OWNED_ELSEWHERE])
 
 Path_ = tuple[str, ...]
