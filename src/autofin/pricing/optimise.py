@@ -46,6 +46,7 @@ from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]
 from scipy.optimize import minimize  # type: ignore[import-untyped]
 
 from autofin.errors import ConvergenceError, ValidationError
+from autofin.jsonsafe import finite
 from autofin.pricing.buildup import PricingAssumptions
 from autofin.pricing.takeup import LogitTakeup, monthly_payment_factor
 
@@ -1169,11 +1170,4 @@ def _clean_dict(value: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k): _clean(v) for k, v in value.items()}
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+_clean = finite

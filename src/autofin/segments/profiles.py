@@ -45,6 +45,7 @@ from autofin.data.credit import (
     takeup_features,
 )
 from autofin.errors import ValidationError
+from autofin.jsonsafe import finite
 
 __all__ = [
     "DEFAULT_PTI_EDGES",
@@ -221,14 +222,7 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float | No
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+_clean = finite
 
 
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
