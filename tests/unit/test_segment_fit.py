@@ -218,3 +218,40 @@ def test_bad_frames_name_the_field(catalogue: Catalogue) -> None:
     with pytest.raises(ValidationError) as err:
         AffordabilityLimits(max_pti=0)
     assert err.value.field == "limits.max_pti"
+
+
+def test_batch_path_applies_the_jurisdiction_packs_caps_as_quote_does(catalogue: Catalogue) -> None:
+    """A pack whose passenger-car LTV cap binds at 60 % and whose licensed-lender rate cap is 5 %
+    (both tighter than any demo product): the batch screen must refuse exactly what quote() refuses."""
+    pack = catalogue.jurisdictions["CN"]
+    ltv = pack.ltv_caps
+    assert ltv is not None
+    tight_ltv = ltv.model_copy(
+        update={
+            "caps": [c.model_copy(update={"max_ltv": Decimal("0.60"), "binding": True}) for c in ltv.caps]
+        }
+    )
+    tight_rate = [
+        c.model_copy(update={"rate": Decimal("0.05")}) if c.rate is not None else c for c in pack.rate_caps
+    ]
+    tight = catalogue.model_copy(
+        update={
+            "jurisdictions": {
+                **catalogue.jurisdictions,
+                "CN": pack.model_copy(update={"ltv_caps": tight_ltv, "rate_caps": tight_rate}),
+            }
+        }
+    )
+    rows = [
+        _row(1, condition="new", age_years=0, price=150_000.0, msrp=165_000.0, powertrain="nev", age=27),
+        _row(2, condition="new", age_years=0, price=300_000.0, msrp=330_000.0, vehicle_class="mid", age=45,
+             bureau_score=780),
+        _row(4),
+    ]  # fmt: skip
+    frames = _frames(rows, ["a", "b", "d"])
+    fast = fit_matrix(*frames, tight, AS_OF, engine="batch")
+    exact = fit_matrix(*frames, tight, AS_OF, engine="quote")
+    assert fast.cells.equals(exact.cells)
+    assert fast.coverage.equals(exact.coverage)
+    before = fit_matrix(*frames, catalogue, AS_OF, engine="batch")
+    assert fast.coverage["coverage"].sum() < before.coverage["coverage"].sum()  # the caps really bind

@@ -39,6 +39,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import polars as pl
 
+from autofin.catalog.jurisdictions import AppliedCap, applicable_caps, check_ltv_caps
 from autofin.catalog.models import Catalogue, Product
 from autofin.catalog.pricing import fee_amount, price_rate
 from autofin.catalog.quote import quote
@@ -554,7 +555,7 @@ def _evaluate(
         b_rate: list[Decimal] = []
         b_balloon: list[int] = []
         ccy = currency(product.currency)
-        cap = catalogue.rate_caps.get(product.jurisdiction)
+        ceiling = catalogue.rate_caps.get(product.jurisdiction)
         for i, (applicant, vehicle) in enumerate(inputs):
             try:
                 check_eligibility(product.eligibility, applicant, vehicle, who)
@@ -567,18 +568,20 @@ def _evaluate(
                 financed = vehicle.price - structure.down_payment
                 priced = None
                 if batch:
-                    priced = price_rate(
-                        catalogue,
-                        product,
-                        vehicle,
-                        applicant,
-                        structure,
-                        market,
-                        financed / vehicle.price,
-                        as_of,
-                    )
-                    if not _below_cap(product, priced.lender_rate, financed, cap):
-                        priced = None  # near the legal cap: let quote() disclose the all-in rate and decide
+                    # The same jurisdiction-pack checks quote() applies: binding LTV caps, and the
+                    # legal rate caps for this applicant's region and vehicle.
+                    ltv = financed / vehicle.price
+                    check_ltv_caps(
+                        catalogue, product.jurisdiction, product.kind, vehicle.use, vehicle.condition,
+                        vehicle.powertrain, ltv, "structure.down_payment", structure.down_payment,
+                    )  # fmt: skip
+                    caps = applicable_caps(
+                        catalogue, product.jurisdiction, product.kind, applicant.region,
+                        vehicle.condition, vehicle.age_years, market, as_of,
+                    )  # fmt: skip
+                    priced = price_rate(catalogue, product, vehicle, applicant, structure, market, ltv, as_of)
+                    if not _below_cap(product, priced.lender_rate, financed, _lowest_rate_cap(caps, ceiling)):
+                        priced = None  # near a legal cap: let quote() disclose the all-in rate and decide
                 if priced is not None:
                     balloon = round_money(vehicle.price * (structure.balloon_pct or Decimal(0)), ccy)
                     b_idx.append(i)
@@ -636,6 +639,18 @@ def _evaluate(
                 outs[i] = _Outcome(_DEPTH_SERVABLE, pti=pti)
         out[product.id] = outs
     return out
+
+
+def _lowest_rate_cap(caps: Sequence[AppliedCap], ceiling: Decimal | None) -> Decimal | None:
+    """The lowest annual-rate cap among the pack's ``caps`` and the catalogue-wide ``ceiling``.
+
+    An add-on cap limits the finance charge, not a rate: the screen cannot judge it, so it returns
+    a zero cap and the structure goes to :func:`quote`, which applies it exactly.
+    """
+    if any(c.add_on_per_100 is not None for c in caps):
+        return Decimal(0)
+    rates = [c.rate for c in caps if c.rate is not None] + ([ceiling] if ceiling is not None else [])
+    return min(rates) if rates else None
 
 
 def _below_cap(product: Product, rate: Decimal, financed: Decimal, cap: Decimal | None) -> bool:
