@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["finite"]
+__all__ = ["finite", "finite_mapping"]
 
 
 def finite(value: Any) -> Any:
@@ -24,3 +24,8 @@ def finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite(v) for v in value]
     return value
+
+
+def finite_mapping(value: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`finite` of a mapping, typed as the dict it returns."""
+    return {str(k): finite(v) for k, v in value.items()}

@@ -21,7 +21,7 @@ Everything here composes the pure pieces of :mod:`autofin.pricing` on a world di
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -225,6 +225,4 @@ def world_pricing_run(
 
 
 def _with_lgd(a: PricingAssumptions, lgd: float) -> PricingAssumptions:
-    from dataclasses import replace
-
     return replace(a, lgd=lgd)

@@ -46,7 +46,7 @@ from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]
 from scipy.optimize import minimize  # type: ignore[import-untyped]
 
 from autofin.errors import ConvergenceError, ValidationError
-from autofin.jsonsafe import finite
+from autofin.jsonsafe import finite, finite_mapping
 from autofin.pricing.buildup import PricingAssumptions
 from autofin.pricing.takeup import LogitTakeup, monthly_payment_factor
 
@@ -294,7 +294,7 @@ class SheetReport:
 
     def summary(self) -> dict[str, Any]:
         """The headline numbers (no per-cell rows)."""
-        return _clean_dict(
+        return finite_mapping(
             {
                 "name": self.name,
                 "profit": self.profit,
@@ -313,8 +313,8 @@ class SheetReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: headline numbers, the checks and one dict per cell."""
         return self.summary() | {
-            "checks": [_clean(c.to_dict()) for c in self.checks],
-            "cells": [_clean(r) for r in self.cells.to_dicts()],
+            "checks": [finite(c.to_dict()) for c in self.checks],
+            "cells": [finite(r) for r in self.cells.to_dicts()],
         }
 
 
@@ -365,7 +365,7 @@ class OptimisationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return _clean_dict(
+        return finite_mapping(
             {
                 "rates": self.rates.tolist(),
                 "report": self.report.to_dict(),
@@ -1164,10 +1164,3 @@ def _le(name: str, value: float, limit: float, tol: float) -> ConstraintCheck:
     return ConstraintCheck(
         name, value, limit, "<=", bool(slack >= -tol), slack, bool(abs(slack) <= max(tol, 1e-4 * abs(limit)))
     )
-
-
-def _clean_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(k): _clean(v) for k, v in value.items()}
-
-
-_clean = finite

@@ -200,7 +200,7 @@ class Profiles:
             "takeup": _rows(self.takeup),
             "services": _rows(self.services),
             "notes": list(self.notes),
-            "parameters": _clean(self.parameters),
+            "parameters": finite(self.parameters),
         }
 
 
@@ -222,11 +222,8 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float | No
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-_clean = finite
-
-
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [_clean(row) for row in frame.to_dicts()]
+    return [finite(row) for row in frame.to_dicts()]
 
 
 # --------------------------------------------------------------------------------------------------
