@@ -8,6 +8,7 @@ Rounding to a *multiple* (instalments in whole yuan, or in tens) is supported wi
 from __future__ import annotations
 
 import decimal
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -29,7 +30,9 @@ class Rounding(StrEnum):
 
     @property
     def decimal_mode(self) -> str:
-        return _MODES[self]
+        # Looked up by the member's value (a plain str hash) rather than the member itself, whose
+        # Enum hash is a Python-level call; this sits on the rounding hot path.
+        return _MODES_BY_VALUE[self._value_]
 
 
 _MODES: Final = {
@@ -38,6 +41,7 @@ _MODES: Final = {
     Rounding.UP: decimal.ROUND_UP,
     Rounding.DOWN: decimal.ROUND_DOWN,
 }
+_MODES_BY_VALUE: Final[dict[str, str]] = {mode.value: name for mode, name in _MODES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,13 @@ class Currency:
     @property
     def quantum(self) -> Decimal:
         """The smallest amount: ``Decimal('0.01')`` for two minor units, ``Decimal('1')`` for none."""
-        return Decimal(1).scaleb(-self.minor_units)
+        return _quantum(self.minor_units)
+
+
+@functools.lru_cache(maxsize=32)
+def _quantum(minor_units: int) -> Decimal:
+    """``Decimal(1).scaleb(-minor_units)``, built once per number of digits (Decimal is immutable)."""
+    return Decimal(1).scaleb(-minor_units)
 
 
 CURRENCIES: Final[dict[str, Currency]] = {
@@ -106,11 +116,12 @@ def round_money(
     ``multiple`` is in major units (``Decimal("1")`` for whole yuan, ``Decimal("10")`` for tens) and
     must itself be a whole number of minor units.
     """
-    cur = currency(ccy)
+    cur = ccy if type(ccy) is Currency else currency(ccy)
     if not amount.is_finite():
         raise ValidationError("amount", amount, "must be a finite number")
-    if multiple is None or multiple == cur.quantum:
-        return amount.quantize(cur.quantum, rounding=mode.decimal_mode, context=CONTEXT)
+    quantum = _quantum(cur.minor_units)
+    if multiple is None or multiple == quantum:
+        return amount.quantize(quantum, rounding=_MODES_BY_VALUE[mode._value_], context=CONTEXT)
     if multiple <= 0:
         raise ValidationError("rounding.multiple", multiple, "must be positive")
     if (multiple / cur.quantum) % 1 != 0:

@@ -174,9 +174,11 @@ def quote_loan(
     applied = promo_costs(c.promos, lines, subv, product.currency)
     balloon = schedule.balloon
     monthly = schedule.regular_instalment
-    amortising = [r for r in schedule.rows if r.kind is RowKind.AMORTISING]
-    if broken is BrokenPeriod.FIRST_INSTALMENT and first_payment is not None and len(amortising) > 2:
-        monthly = amortising[1].instalment  # the first carries the odd days' interest
+    if broken is BrokenPeriod.FIRST_INSTALMENT and first_payment is not None:
+        # Only an odd first period needs the amortising rows (the first carries the odd days' interest).
+        amortising = [r for r in schedule.rows if r.kind is RowKind.AMORTISING]
+        if len(amortising) > 2:
+            monthly = amortising[1].instalment
     total_cost = down + schedule.upfront_fees + cash_services + schedule.total_of_payments
     return c.quote(
         kind="loan",

@@ -32,7 +32,9 @@ from __future__ import annotations
 import calendar
 import datetime
 import decimal
+import functools
 import math
+import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -215,6 +217,18 @@ def _validate(
             raise ValidationError(name, [], f"must contain at least one {name[:-1]}")
         out: list[tuple[datetime.date, Decimal]] = []
         for k, flow in enumerate(flows):
+            # Fast path for the common, already well-typed flow (exact types, so no subclass with
+            # overridden behaviour slips through): the same checks as below, without building the
+            # field name or calling ``to_decimal``.
+            if (
+                type(flow) is CashFlow
+                and type(flow.date) is datetime.date
+                and type(flow.amount) is Decimal
+                and flow.amount.is_finite()
+                and flow.amount > 0
+            ):
+                out.append((flow.date, flow.amount))
+                continue
             where = f"{name}[{k}]"
             if not isinstance(flow, CashFlow):
                 raise ValidationError(where, flow, "must be a CashFlow")
@@ -227,20 +241,24 @@ def _validate(
                 raise ValidationError(f"{where}.amount", flow.amount, "must be greater than zero")
             out.append((flow.date, amount))
         clean[name] = out
-    first = min(d for d, _ in clean["advances"])
-    for k, (d, _) in enumerate(clean["payments"]):
-        if d < first:
-            raise ValidationError(
-                f"payments[{k}].date", d, f"must not be before the first advance ({first.isoformat()})"
-            )
-    return sorted(clean["advances"], key=lambda x: x[0]), sorted(clean["payments"], key=lambda x: x[0])
+    by_date = operator.itemgetter(0)  # C-level key: the same stable sort as ``lambda x: x[0]``
+    first = min(map(by_date, clean["advances"]))
+    if min(map(by_date, clean["payments"])) < first:  # only then look for the first offender
+        for k, (d, _) in enumerate(clean["payments"]):
+            if d < first:
+                raise ValidationError(
+                    f"payments[{k}].date", d, f"must not be before the first advance ({first.isoformat()})"
+                )
+    return sorted(clean["advances"], key=by_date), sorted(clean["payments"], key=by_date)
 
 
 # --------------------------------------------------------------------------------------------------
 # calendar helpers (Reg Z App. J (b)(3)(iv): all months are equal)
 
 
+@functools.lru_cache(maxsize=4096)
 def _month_len(year: int, month: int) -> int:
+    """Days in ``month`` of ``year``; cached because every cash flow's date asks it several times."""
     return calendar.monthrange(year, month)[1]
 
 
@@ -344,8 +362,15 @@ def determine_unit_period(
     month counts 365/12 days and a semimonth 365/24 (the regulation does not fix a day count there).
     A single-advance, single-payment transaction uses its term, capped at one year (b)(4)(ii).
     """
-    adv = sorted(advances)
-    pay = sorted(payments)
+    return _unit_period(tuple(sorted(advances)), tuple(sorted(payments)), term_start)
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit_period(
+    adv: tuple[datetime.date, ...], pay: tuple[datetime.date, ...], term_start: datetime.date
+) -> UnitPeriod:
+    """:func:`determine_unit_period` on sorted date tuples; cached because it depends on the dates
+    only, which repeat from quote to quote (the result is immutable)."""
     if len(adv) == 1 and len(pay) == 1:
         start, end = min(term_start, adv[0]), pay[0]
         months = _whole_months(start, end)
@@ -447,12 +472,96 @@ def _series_anchor(dates: Sequence[datetime.date]) -> Callable[[datetime.date], 
 # the general equation and its solver
 
 
+@functools.lru_cache(maxsize=1024)
+def _series_periods(
+    term_start: datetime.date, dates: tuple[datetime.date, ...], unit: UnitPeriod
+) -> tuple[tuple[int, Decimal], ...]:
+    """``(t, f)`` of :func:`unit_periods_between` (whole unit periods, fraction of one) for each date
+    of one series (advances or payments).
+
+    Cached: the calendar work depends only on the dates and the unit period, and a quoting loop asks
+    for the same due dates over and over with different amounts. Every argument is immutable.
+    """
+    anchor = _series_anchor(dates)
+    return tuple(unit_periods_between(term_start, d, unit, anchor_day=anchor(d)) for d in dates)
+
+
 @dataclass(frozen=True, slots=True)
-class _Term:
-    sign: int  # +1 advance, -1 payment
-    amount: Decimal
-    whole: int
-    fraction: Decimal
+class _Calendar:
+    """The date side of the general equation, for advances then payments in that order.
+
+    Term ``k`` is discounted by ``(1 + f·i)(1 + i)^t`` with ``t = whole[k]`` whole unit periods and
+    ``f = fraction[k]`` of one. ``wholes`` / ``fractions`` (``fractions_float``) are the distinct values and
+    ``whole_index`` / ``fraction_index`` point each term at its own, so that a solver step computes
+    ``(1 + i)^t`` once per distinct ``t`` and ``1 + f·i`` once per distinct ``f``. Fractions are
+    grouped by exact representation (value and exponent), so a shared result is the very Decimal the
+    term would have computed itself.
+    """
+
+    whole: tuple[int, ...]
+    fraction: tuple[Decimal, ...]
+    fraction_float: tuple[float, ...]
+    wholes: tuple[int, ...]
+    whole_index: tuple[int, ...]
+    fractions: tuple[Decimal, ...]
+    fractions_float: tuple[float, ...]
+    fraction_index: tuple[int, ...]
+    advances: int
+    payments: int
+
+
+@functools.lru_cache(maxsize=1024)
+def _calendar(
+    term_start: datetime.date,
+    advance_dates: tuple[datetime.date, ...],
+    payment_dates: tuple[datetime.date, ...],
+    unit: UnitPeriod,
+) -> _Calendar:
+    """The :class:`_Calendar` of these dates; cached (immutable arguments, immutable result)."""
+    periods = _series_periods(term_start, advance_dates, unit) + _series_periods(
+        term_start, payment_dates, unit
+    )
+    whole = tuple(t for t, _ in periods)
+    fraction = tuple(f for _, f in periods)
+    wholes_at: dict[int, int] = {}
+    fractions_at: dict[tuple[Decimal, decimal.DecimalTuple], int] = {}
+    fractions: list[Decimal] = []
+    fraction_index: list[int] = []
+    for f in fraction:
+        key = (f, f.as_tuple())
+        at = fractions_at.get(key)
+        if at is None:
+            at = fractions_at[key] = len(fractions)
+            fractions.append(f)
+        fraction_index.append(at)
+    for t in whole:
+        wholes_at.setdefault(t, len(wholes_at))
+    return _Calendar(
+        whole,
+        fraction,
+        tuple(float(f) for f in fraction),
+        tuple(wholes_at),
+        tuple(wholes_at[t] for t in whole),
+        tuple(fractions),
+        tuple(float(f) for f in fractions),
+        tuple(fraction_index),
+        len(advance_dates),
+        len(payment_dates),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The general equation's terms: term ``k`` contributes ``signed[k] / ((1 + f·i)(1 + i)^t)``.
+
+    ``signed[k]`` is ``+A`` for an advance and ``−A`` for a payment (Decimal, major units);
+    ``signed_float`` the same in floats, converted once rather than at every Newton step; the dates'
+    side (``t``, ``f``) is in ``calendar``.
+    """
+
+    calendar: _Calendar
+    signed: tuple[Decimal, ...]
+    signed_float: tuple[float, ...]
 
 
 def _general_equation_terms(
@@ -460,42 +569,67 @@ def _general_equation_terms(
     payments: list[tuple[datetime.date, Decimal]],
     unit: UnitPeriod,
     term_start: datetime.date,
-) -> list[_Term]:
-    terms: list[_Term] = []
-    for sign, flows in ((1, advances), (-1, payments)):
-        anchor = _series_anchor([d for d, _ in flows])
-        for d, amount in flows:
-            t, f = unit_periods_between(term_start, d, unit, anchor_day=anchor(d))
-            terms.append(_Term(sign, amount, t, f))
-    return terms
+) -> _Terms:
+    cal = _calendar(term_start, tuple(d for d, _ in advances), tuple(d for d, _ in payments), unit)
+    # ``sign * amount`` at working precision, as the solver used to form it at every step.
+    signed = tuple(_CTX.multiply(1, a) for _, a in advances) + tuple(
+        _CTX.multiply(-1, a) for _, a in payments
+    )
+    # ``sign * float(amount)`` as the float solver formed it (from the amount itself, not the
+    # working-precision product). float(Decimal) goes through a string and instalments repeat, so
+    # each value is converted once (the float of a Decimal depends on its value only).
+    as_float: dict[Decimal, float] = {}
+    signed_float: list[float] = []
+    for sign, flows in ((1.0, advances), (-1.0, payments)):
+        for _, a in flows:
+            a_float = as_float.get(a)
+            if a_float is None:
+                a_float = as_float[a] = float(a)
+            signed_float.append(sign * a_float)
+    return _Terms(cal, signed, tuple(signed_float))
 
 
-def _npv_float(terms: Sequence[_Term], i: float) -> tuple[float, float]:
-    """Σ sign·A / ((1+f i)(1+i)^t) and its derivative, in floats (for the first guess)."""
+def _npv_float(terms: _Terms, i: float) -> tuple[float, float]:
+    """Σ sign·A / ((1+f i)(1+i)^t) and its derivative, in floats (for the first guess).
+
+    The same float operations on the same operands as term-by-term evaluation (so the same guess):
+    ``(1+i)^t``, ``t/(1+i)``, ``1+f·i`` and ``f/(1+f·i)`` are computed once per distinct ``t`` or
+    ``f`` and shared, and the sums run over the terms in order.
+    """
+    cal = terms.calendar
     value = 0.0
     slope = 0.0
-    for term in terms:
-        f = float(term.fraction)
-        denominator = (1.0 + f * i) * (1.0 + i) ** term.whole
-        pv = term.sign * float(term.amount) / denominator
+    one_i = 1.0 + i
+    powers = [one_i**t for t in cal.wholes]
+    per_t = [t / one_i for t in cal.wholes]
+    one_fi = [1.0 + f * i for f in cal.fractions_float]
+    per_f = [f / fi for f, fi in zip(cal.fractions_float, one_fi, strict=True)]
+    for amount, w, k in zip(terms.signed_float, cal.whole_index, cal.fraction_index, strict=True):
+        pv = amount / (one_fi[k] * powers[w])
         value += pv
-        slope -= pv * (f / (1.0 + f * i) + term.whole / (1.0 + i))
+        slope -= pv * (per_f[k] + per_t[w])
     return value, slope
 
 
-def _npv_decimal(terms: Sequence[_Term], i: Decimal) -> tuple[Decimal, Decimal]:
+def _npv_decimal(terms: _Terms, i: Decimal) -> tuple[Decimal, Decimal]:
+    """Σ sign·A / ((1+f i)(1+i)^t) and its derivative at the current (working) Decimal context.
+
+    Sub-expressions that depend only on ``t`` (``(1+i)^t``, ``t/(1+i)``) or only on ``f``
+    (``1+f·i``, ``f/(1+f·i)``) are computed once per distinct value and reused: the same operations
+    on the same operands, so the same digits.
+    """
+    cal = terms.calendar
     value = _ZERO
     slope = _ZERO
     one_i = _ONE + i
-    powers: dict[int, Decimal] = {}
-    for term in terms:
-        power = powers.get(term.whole)
-        if power is None:
-            power = powers[term.whole] = one_i**term.whole
-        one_fi = _ONE + term.fraction * i
-        pv = term.sign * term.amount / (one_fi * power)
+    powers = [one_i**t for t in cal.wholes]
+    per_t = [t / one_i for t in cal.wholes]
+    one_fi = [_ONE + f * i for f in cal.fractions]
+    per_f = [f / fi for f, fi in zip(cal.fractions, one_fi, strict=True)]
+    for amount, w, k in zip(terms.signed, cal.whole_index, cal.fraction_index, strict=True):
+        pv = amount / (one_fi[k] * powers[w])
         value += pv
-        slope -= pv * (term.fraction / one_fi + term.whole / one_i)
+        slope -= pv * (per_f[k] + per_t[w])
     return value, slope
 
 
@@ -569,23 +703,27 @@ def _bisect(
     raise ConvergenceError(field, describe, f"did not converge within {_MAX_BISECT} bisection steps")
 
 
-def _initial_guess(terms: Sequence[_Term]) -> float:
-    advanced = sum(float(t.amount) for t in terms if t.sign > 0)
-    repaid = sum(float(t.amount) for t in terms if t.sign < 0)
-    count = max(1, sum(1 for t in terms if t.sign < 0))
-    horizon = max(1.0, max(t.whole + float(t.fraction) for t in terms))
+def _initial_guess(terms: _Terms) -> float:
+    """A first guess of the rate per unit period for the float Newton (a float)."""
+    # From the floats converted once in ``terms`` (``-(-float(A)) == float(A)``): the same sums as
+    # converting each amount and fraction here.
+    cal = terms.calendar
+    advanced = sum(a for a in terms.signed_float if a > 0)
+    repaid = sum(-a for a in terms.signed_float if a < 0)
+    count = max(1, cal.payments)
+    horizon = max(1.0, max(t + f for t, f in zip(cal.whole, cal.fraction_float, strict=True)))
     if count == 1:
         return float(math.pow(repaid / advanced, 1.0 / horizon)) - 1.0
     return 2.0 * (repaid - advanced) / (advanced * (count + 1)) * count / horizon
 
 
-def _solve_general(terms: list[_Term], field: str) -> tuple[Decimal, int]:
+def _solve_general(terms: _Terms, field: str) -> tuple[Decimal, int]:
     return _solve(
         lambda i: _npv_float(terms, i),
         lambda i: _npv_decimal(terms, i),
         _initial_guess(terms),
         field,
-        f"{sum(1 for t in terms if t.sign > 0)} advances, {sum(1 for t in terms if t.sign < 0)} payments",
+        f"{terms.calendar.advances} advances, {terms.calendar.payments} payments",
     )
 
 

@@ -40,6 +40,7 @@ display of them must carry that notice (:data:`RATE_NOTICE`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -151,6 +152,13 @@ def implied_money_factor(
 _MONTH_GRID_START: Final = date(2000, 1, 1)
 
 
+@functools.lru_cache(maxsize=64)
+def _month_grid(n: int) -> tuple[date, ...]:
+    """The first ``n`` month starts of the neutral grid (``_MONTH_GRID_START`` + 0, 1, … months);
+    cached because every lease solve walks the same grid."""
+    return tuple(add_months(_MONTH_GRID_START, months) for months in range(n))
+
+
 def _monthly_irr(flows: Sequence[Decimal], field_name: str) -> Decimal:
     """The monthly rate ``i`` with ``Σ flows[t] / (1 + i)^t = 0``, ``flows[t]`` due ``t`` months in.
 
@@ -163,10 +171,10 @@ def _monthly_irr(flows: Sequence[Decimal], field_name: str) -> Decimal:
         raise ConvergenceError(field_name, len(flows), "cash flows start with no money paid out: no rate")
     advances: list[CashFlow] = []
     payments: list[CashFlow] = []
+    grid = _month_grid(len(flows))
     for months, flow in enumerate(flows):
         if flow:
-            due = add_months(_MONTH_GRID_START, months)
-            (advances if flow < 0 else payments).append(CashFlow(due, abs(flow)))
+            (advances if flow < 0 else payments).append(CashFlow(grid[months], abs(flow)))
     if not payments:
         raise ConvergenceError(field_name, len(flows), "cash flows pay nothing back: no rate")
     try:

@@ -110,7 +110,8 @@ class Schedule:
     @property
     def total_of_payments(self) -> Decimal:
         """Σ of every scheduled payment (instalments, balloon, per-period fees)."""
-        return sum((r.total_due for r in self.rows), ZERO)
+        # ``Row.total_due`` inlined (a property call per row): the same sums in the same order.
+        return sum((r.instalment + r.balloon + r.fees for r in self.rows), ZERO)
 
     @property
     def amount_financed(self) -> Decimal:
@@ -139,11 +140,13 @@ class Schedule:
         advances = [(self.terms.start_date, self.amount_financed)]
         fee_part = self.per_period_finance_charge
         non_fc = {r.number: r.fees - fee_part for r in self.rows}
-        payments = [
-            (r.due_date, r.total_due - non_fc[r.number])
-            for r in self.rows
-            if r.total_due - non_fc[r.number] > 0
-        ]
+        payments: list[tuple[date, Decimal]] = []
+        for r in self.rows:
+            # Each row's paid amount computed once (it used to be computed for the test and again
+            # for the value); the same operations, so the same Decimal.
+            paid = r.instalment + r.balloon + r.fees - non_fc[r.number]
+            if paid > 0:
+                payments.append((r.due_date, paid))
         return advances, payments
 
 
@@ -324,8 +327,14 @@ def _solve_base(
     ctx = CONTEXT
     alpha = balance + _interest(balance, rate, m_pre)
     beta = ZERO
+    # Under periodic interest the periods share one multiplier object, so ``g`` is computed once per
+    # multiplier object: the same operations on the same operands as computing it for every period.
+    growth: dict[int, Decimal] = {}
     for p in periods:
-        g = ONE + rate * p.m_solve.numerator / p.m_solve.denominator
+        m = p.m_solve
+        g = growth.get(id(m))
+        if g is None:
+            g = growth[id(m)] = ONE + rate * m.numerator / m.denominator
         if p.kind is RowKind.AMORTISING:
             if advance:
                 beta -= p.factor
@@ -461,6 +470,9 @@ def _roll(
         )
         fast_num, fast_den = r1 * m1.numerator, m1.denominator
     quantum, decimal_mode, am_kind = cur.quantum, terms.rounding.mode.decimal_mode, RowKind.AMORTISING
+    # Rows are built with every field given, so the NamedTuple's generated ``__new__`` (a Python
+    # call per row) is skipped for the C-level tuple constructor: the same Row.
+    new_row = tuple.__new__
     for j, p in enumerate(periods):
         last = j == n - 1
         if fast and 0 < j < n - 1:
@@ -469,8 +481,21 @@ def _roll(
             if b - principal > balloon:
                 b -= principal
                 rows.append(
-                    Row(
-                        p.number, p.due, am_kind, r1, fast_pay, interest, principal, zero, per_period, b, zero
+                    new_row(
+                        Row,
+                        (
+                            p.number,
+                            p.due,
+                            am_kind,
+                            r1,
+                            fast_pay,
+                            interest,
+                            principal,
+                            zero,
+                            per_period,
+                            b,
+                            zero,
+                        ),
                     )
                 )
                 continue
@@ -538,18 +563,21 @@ def _roll(
         b -= principal_paid
         last_balloon = balloon if last and not advance else zero
         rows.append(
-            Row(
-                p.number,
-                p.due,
-                kind,
-                p.rate,
-                instalment,
-                interest_paid,
-                principal_paid,
-                last_balloon,
-                per_period,
-                b,
-                deferred,
+            new_row(
+                Row,
+                (
+                    p.number,
+                    p.due,
+                    kind,
+                    p.rate,
+                    instalment,
+                    interest_paid,
+                    principal_paid,
+                    last_balloon,
+                    per_period,
+                    b,
+                    deferred,
+                ),
             )
         )
         if advance:
