@@ -357,3 +357,39 @@ def test_affordability_approve_passes(cat: tuple[Catalogue, CatalogueExtras]) ->
     applicant, contract = to_affordability(app, amount_financed=financed, monthly_payment=payment)
     assert applicant.household_size == 4 and contract.powertrain == "nev"
     assert assess(applicant, contract, limits_for(cat[0].jurisdictions["CN"])).passed
+
+
+# -- the bureau block ------------------------------------------------------------------------------
+
+
+def test_bureau_block_is_optional_and_parsed() -> None:
+    assert parse_application(example("approve")).bureau is None
+    data = edit(
+        example("approve"),
+        "bureau",
+        {"inquiries_6m": 2, "delinquencies_24m": 0, "revolving_utilisation": "0.35"},
+    )
+    app = parse_application(data)
+    assert app.bureau is not None
+    assert app.bureau.inquiries_6m == 2 and app.bureau.delinquencies_24m == 0
+    assert app.bureau.revolving_utilisation == Decimal("0.35")
+    partial = parse_application(edit(example("approve"), "bureau", {"inquiries_6m": 1}))
+    assert partial.bureau is not None and partial.bureau.revolving_utilisation is None
+    assert to_segment_row(app) == to_segment_row(parse_application(example("approve")))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("inquiries_6m", -1, "greater than or equal to 0"),
+        ("delinquencies_24m", -2, "greater than or equal to 0"),
+        ("revolving_utilisation", "5.01", "less than or equal to 5"),
+        ("revolving_utilisation", "-0.1", "greater than or equal to 0"),
+        ("revolving_utilisation", "NaN", "finite"),
+        ("score", 700, "unknown key"),
+    ],
+)
+def test_bureau_block_field_errors(key: str, value: Any, rule: str) -> None:
+    err = refused(edit(example("approve"), "bureau", {key: value}))
+    assert err.field == f"bureau.{key}"
+    assert rule in err.rule

@@ -1,9 +1,10 @@
 """The application a dealer or customer submits, validated at the boundary.
 
 An :class:`Application` is the applicant, the vehicle and the customer's wishes (budget, down payment,
-term, ownership, services), with the currency, the jurisdiction, an optional idempotency key and the
-submission time. Every model is a frozen pydantic model that forbids unknown keys, so a bad request is
-refused *before* anything is scored, priced or stored: :func:`parse_application` raises one
+term, ownership, services), the optional bureau block the platform pulls (:class:`Bureau`), with the
+currency, the jurisdiction, an optional idempotency key and the submission time. Every model is a
+frozen pydantic model that forbids unknown keys, so a bad request is refused *before* anything is
+scored, priced or stored: :func:`parse_application` raises one
 :class:`autofin.errors.ValidationError` naming the dotted field (``applicant.monthly_income``), the
 value and the rule broken, and no decision record is ever written for it.
 
@@ -47,6 +48,7 @@ __all__ = [
     "PRICE_TO_MSRP_MAX",
     "Applicant",
     "Application",
+    "Bureau",
     "Vehicle",
     "Wishes",
     "check_currency",
@@ -208,8 +210,10 @@ class Wishes(_Model):
     ``budget_monthly_payment``: the most the customer wants to pay per month (> 0; optional).
     ``down_payment`` (currency units, ≥ 0) or ``down_payment_pct`` (fraction of the price, 0 ≤ x < 1),
     not both; neither means the product's minimum. ``term_months``: 1–120. ``ownership``: ``loan``
-    (own outright), ``balloon`` (loan with a final balloon), ``lease`` or ``any``. ``services``:
-    catalogue service ids wanted (checked against the catalogue when one is given).
+    (own outright), ``balloon`` (loan with a final balloon), ``lease`` or ``any``. ``balloon_pct``:
+    the balloon wished, as a fraction of the price (0 < x < 1; only with ownership ``balloon`` or
+    ``any``; none means the product's default balloon). ``services``: catalogue service ids wanted
+    (checked against the catalogue when one is given).
     """
 
     budget_monthly_payment: PositiveMoney | None = None
@@ -217,6 +221,7 @@ class Wishes(_Model):
     down_payment_pct: Annotated[Decimal, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
     term_months: Annotated[int, Field(ge=1, le=120)]
     ownership: OwnershipPreference = "any"
+    balloon_pct: Annotated[Decimal, Field(gt=0, lt=1, allow_inf_nan=False)] | None = None
     services: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
     @model_validator(mode="after")
@@ -229,7 +234,30 @@ class Wishes(_Model):
             )
         if len(set(self.services)) != len(self.services):
             raise _FieldError("services", list(self.services), "must not repeat a service")
+        if self.balloon_pct is not None and self.ownership not in ("balloon", "any"):
+            raise _FieldError(
+                "balloon_pct",
+                str(self.balloon_pct),
+                f"a balloon needs ownership balloon or any (got {self.ownership})",
+            )
         return self
+
+
+class Bureau(_Model):
+    """Credit-bureau attributes from the platform's bureau pull (not entered by the dealer).
+
+    ``inquiries_6m``: hard inquiries in the last 6 months (count, ≥ 0); ``delinquencies_24m``:
+    delinquent payments in the last 24 months (count, ≥ 0); ``revolving_utilisation``: revolving
+    balances / revolving limits as a fraction (0–5; above 1 = over the limit). Each is optional
+    (null = the bureau did not report it). The bureau score and the thin/no-file flags stay on
+    :class:`Applicant` (``bureau_score``, ``thin_file``, ``no_file``), where the segment scheme and
+    the policy tables read them. Names and units are those of the ``bureau`` table
+    (:mod:`autofin.data.schemas`).
+    """
+
+    inquiries_6m: Annotated[int, Field(ge=0)] | None = None
+    delinquencies_24m: Annotated[int, Field(ge=0)] | None = None
+    revolving_utilisation: Annotated[Decimal, Field(ge=0, le=5, allow_inf_nan=False)] | None = None
 
 
 class Application(_Model):
@@ -238,12 +266,14 @@ class Application(_Model):
     ``currency`` is the ISO 4217 code and must be the jurisdiction's (CN → CNY, US → USD; with a
     catalogue, :func:`check_currency` checks the pack's). ``application_id`` is an optional
     idempotency key (letters, digits, ``._:-``, up to 64): the same key twice is the same application.
-    ``submitted_at`` is a timezone-aware timestamp.
+    ``submitted_at`` is a timezone-aware timestamp. ``bureau`` is the platform's bureau pull
+    (:class:`Bureau`; null when none was made — the risk score then treats those attributes as missing).
     """
 
     applicant: Applicant
     vehicle: Vehicle
     wishes: Wishes
+    bureau: Bureau | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     jurisdiction: Jurisdiction
     application_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] | None = None
