@@ -21,10 +21,12 @@ from autofin.decision.affordability import (
     AffordabilityContract,
     AffordabilityLimits,
     LtvLimit,
+    PaymentCaps,
     assess,
     assess_frame,
     limits_by_segment,
     limits_for,
+    payment_caps,
 )
 from autofin.errors import ValidationError
 
@@ -228,6 +230,38 @@ def test_headroom_payment_is_the_lowest_of_pti_dti_and_residual() -> None:
     assert r.passed and r.headroom.max_payment == D("5000.00")
     over = assess(applicant(), contract(monthly_payment=D("5000.01")), lim)
     assert not over.passed
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    income=st.integers(min_value=100, max_value=10_000_000),
+    debts=st.integers(min_value=0, max_value=5_000_000),
+    payment=st.integers(min_value=0, max_value=10_000_000),
+    household=st.integers(min_value=1, max_value=8),
+    region=st.sampled_from([None, "tier1", "tier2", "tier4", "CA"]),
+    segment=st.sampled_from([None, "no_file", "thin_file"]),
+    pack=st.sampled_from([CN, US]),
+)
+def test_payment_caps_decide_the_payment_measures_as_assess_does(
+    income: int, debts: int, payment: int, household: int, region: str | None, segment: str | None,
+    pack: JurisdictionPack,
+) -> None:  # fmt: skip
+    """The screen of the offer menu compares payments with these caps instead of assessing each one:
+    the verdicts must be those of assess(), to the cent (amounts in cents)."""
+    lim = limits_for(pack, segment)
+    a = applicant(monthly_income=D(income) / 100, monthly_debt_payments=D(debts) / 100,
+                  household_size=household, region=region)  # fmt: skip
+    r = assess(a, contract(monthly_payment=D(payment) / 100), lim)
+    caps = payment_caps(a, lim)
+    pay = D(payment) / 100
+    for name, cap in (("pti", caps.pti), ("dti", caps.dti), ("residual_income", caps.residual_income)):
+        assert r.measures[name].passed == (cap is None or pay <= cap), name  # type: ignore[index]
+    present = [c for c in (caps.pti, caps.dti, caps.residual_income) if c is not None]
+    assert r.headroom.max_payment == (max(min(present), D(0)) if present else None)
+
+
+def test_payment_caps_without_limits() -> None:
+    assert payment_caps(applicant(), AffordabilityLimits()) == PaymentCaps(None, None, None)
 
 
 def test_no_limits_pass_and_have_no_headroom() -> None:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from autofin.catalog.jurisdictions import check_quote_caps
 from autofin.catalog.loader import default_catalogue_dir, load_catalogue
-from autofin.catalog.models import Catalogue
+from autofin.catalog.models import Catalogue, Range, RateRow
+from autofin.catalog.pricing import fee_amount, price_rate, service_lines
 from autofin.catalog.quote import SAMPLE_MARKET, quote
 from autofin.decision.affordability import AffordabilityLimits, assess, limits_for
 from autofin.decision.application import (
@@ -25,9 +26,11 @@ from autofin.decision.application import (
     to_quote_inputs,
     to_structure_request,
 )
-from autofin.decision.menu import Menu, Offer, has_disclosure, solve_menu
+from autofin.decision.menu import SCREEN_SLACK, Menu, Offer, Tried, has_disclosure, solve_menu
 from autofin.decision.policy import PolicyLimits
 from autofin.errors import ValidationError
+from autofin.finance.terms import Fee, PaymentTiming
+from autofin.money import round_money
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "decisions"
 
@@ -73,8 +76,93 @@ def _assert_offer_sound(app: Application, offer: Offer, policy: PolicyLimits | N
         assert q.down_payment >= policy.min_down_payment_ratio * q.price
 
 
-def _menu(app: Application, **kw: Any) -> Menu:
-    return solve_menu(app, _catalogue(), SAMPLE_MARKET, _limits(app), **kw)
+def _menu(app: Application, catalogue: Catalogue | None = None, **kw: Any) -> Menu:
+    return solve_menu(app, catalogue or _catalogue(), SAMPLE_MARKET, _limits(app), **kw)
+
+
+@cache
+def _banded_catalogue() -> Catalogue:
+    """The catalogue with LTV bands in the new-car rate sheet (the bundled sheets have none): the rate
+    then depends on the down payment, which the screen's rate cache must respect. Bands overlap at
+    their ends (the first matching row wins). One product also finances fees."""
+    cat = _catalogue()
+    table = cat.rate_tables["cn-new-car"]
+    rows: list[RateRow] = []
+    for row in table.rows:
+        rows.append(
+            row.model_copy(update={"ltv": Range(max=Decimal("0.5")), "rate": row.rate - Decimal("0.004")})
+        )
+        rows.append(row.model_copy(update={"ltv": Range(min=Decimal("0.5"), max=Decimal("0.7")),
+                                           "rate": row.rate - Decimal("0.002")}))  # fmt: skip
+        rows.append(row)
+    tables = {**cat.rate_tables, table.id: table.model_copy(update={"rows": rows})}
+    # and financed fees (the bundled products finance none): a share of the cash price, rounded
+    # half-up to the cent, and a flat one
+    std = cat.products["cn-standard-equal-instalment"]
+    fees = [*std.fees, Fee(name="handling", pct_of_principal=Decimal("0.01235"), financed=True),
+            Fee(name="gps", amount=Decimal("800"), financed=True)]  # fmt: skip
+    products = {**cat.products, std.id: std.model_copy(update={"fees": fees})}
+    return cat.model_copy(update={"rate_tables": tables, "products": products})
+
+
+def _reference_screen(
+    app: Application, cat: Catalogue, limits: AffordabilityLimits, policy: PolicyLimits | None, t: Tried
+) -> tuple[bool, tuple[str, ...], Decimal | None]:
+    """The screen of one structure the slow, obvious way (the solver's first version): amounts in
+    Decimal, price_rate at the structure's LTV, the float annuity, assess() on the estimate."""
+    s = t.structure
+    assert s is not None
+    product = cat.products[s.product_id]
+    applicant, vehicle = to_quote_inputs(app)
+    base = to_structure_request(app)
+    request = base.model_copy(update={"term": s.term, "down_payment": None, "down_payment_pct": None})
+    lines = service_lines(cat, product, vehicle, applicant, request, list(request.services), {}, s.term,
+                          base.start_date)  # fmt: skip
+    services = sum((x.price for x in lines if x.financed), Decimal(0))
+    price, ccy = app.vehicle.price, app.currency
+    if product.lease is not None:
+        balloon = product.lease.residual_pct_of_msrp.get(s.term, Decimal(0)) * app.vehicle.msrp
+    else:
+        balloon = (s.balloon_pct or Decimal(0)) * price
+    cash = price - s.down_payment
+    fees = sum((round_money(fee_amount(f, cash), ccy) for f in product.fees if f.financed and not f.per_period),
+               Decimal(0))  # fmt: skip
+    if product.lease is not None and product.lease.type == "closed_end":
+        fees += round_money(product.lease.acquisition_fee, ccy)
+    amount = cash + services + fees
+    ltv = amount / price
+    reasons = []
+    if policy is not None and amount > policy.max_amount_financed:
+        reasons.append("POLICY_MAX_AMOUNT_FINANCED")
+    if policy is not None and s.down_payment < policy.min_down_payment_ratio * price:
+        reasons.append("POLICY_MIN_DOWN_PAYMENT")
+    if ltv > product.max_ltv:
+        reasons.append("PRODUCT_MAX_LTV")
+    if reasons:
+        return False, tuple(reasons), None
+    try:
+        rate = float(price_rate(cat, product, vehicle, applicant, request, SAMPLE_MARKET, ltv,
+                                base.start_date).lender_rate)  # fmt: skip
+    except ValidationError:
+        return False, ("RATE_REFUSED",), None
+    r, amount_f, balloon_f = rate / 12.0, float(amount), float(balloon)
+    if r == 0.0:
+        pmt = (amount_f - balloon_f) / s.term
+    else:
+        v = (1.0 + r) ** -s.term
+        pmt = (amount_f - balloon_f * v) * r / (1.0 - v)
+        pmt = pmt / (1.0 + r) if product.timing == PaymentTiming.ADVANCE else pmt
+    payment = round_money(Decimal(str(round(max(pmt, 0.0), 2))), ccy)
+    a, c = to_affordability(app, amount_financed=amount, monthly_payment=payment, term_months=s.term,
+                            balloon=balloon if balloon < amount else Decimal(0), down_payment=s.down_payment)  # fmt: skip
+    codes = assess(a, c, limits).codes
+    probe_a, probe_c = to_affordability(app, amount_financed=price, monthly_payment=Decimal(0),
+                                        down_payment=Decimal(0))  # fmt: skip
+    max_payment = assess(probe_a, probe_c, limits).headroom.max_payment
+    within_slack = max_payment is not None and float(payment) <= float(max_payment) * (1 + SCREEN_SLACK)
+    if codes and not (set(codes) <= {"PTI_HIGH", "DTI_HIGH", "RESIDUAL_INCOME_LOW"} and within_slack):
+        return False, codes, payment
+    return True, (), payment
 
 
 def test_approve_example_offers_the_request_as_asked() -> None:
@@ -171,3 +259,127 @@ def test_property_every_offer_and_counter_offer_passes(
         _assert_offer_sound(app, offer)
     if menu.request_passed:
         assert menu.counter_offers == ()
+
+
+def test_approve_needs_no_more_exact_quotes_than_the_menu() -> None:
+    """The request as asked is quoted in screen order until it passes once; the menu reuses that quote."""
+    app = _app(_raw("approve"))
+    menu = _menu(app)
+    assert menu.request_passed
+    assert menu.exact_quotes <= 3 + 1
+    asked = [t for t in menu.tried if t.stage == "asked"]
+    assert [t.passed for t in asked] == [True]
+    assert any(o.structure == asked[0].structure for o in menu.offers)  # the same quote, reused
+    exact = [t for t in menu.tried if t.stage in ("asked", "exact")]
+    assert len(exact) == menu.exact_quotes == len({t.structure for t in exact})
+
+
+def test_counter_offer_example_spends_fewer_exact_quotes() -> None:
+    # 27 before the screen decided the request as asked and kinds of change already offered were
+    # skipped unquoted; 13 now, of which 4 are the catalogue's refusals of the request as asked.
+    menu = _menu(_app(_raw("counter_offer")))
+    assert menu.exact_quotes <= 15
+    asked = [t for t in menu.tried if t.stage == "asked"]
+    # the screen decided some, the catalogue refused the others (a term or down payment it lacks)
+    assert {r for t in asked for r in t.reasons} >= {"PTI_HIGH", "QUOTE_REFUSED"}
+
+
+def test_the_same_inputs_give_the_same_menu_and_trace() -> None:
+    app = _app(_raw("counter_offer"))
+    first, second = _menu(app), _menu(app)
+    assert first == second
+
+
+@pytest.mark.parametrize("banded", [False, True], ids=["sheet", "ltv-bands"])
+def test_screen_matches_the_per_structure_screen_on_the_examples(banded: bool) -> None:
+    cat = _banded_catalogue() if banded else _catalogue()
+    for name in ("approve", "counter_offer"):
+        app = _app(_raw(name))
+        menu = _menu(app, cat)
+        screen = [t for t in menu.tried if t.stage == "screen" and t.structure is not None]
+        assert len(screen) == menu.screened > 100
+        for t in screen:
+            assert (t.passed, t.reasons, t.payment) == _reference_screen(app, cat, _limits(app), None, t), t
+        for offer in menu.offers:
+            assert offer.quote.basis is not None
+    if banded:  # the bands really move the rate: some structure's payment differs from the plain sheet
+        plain = {(t.structure, t.payment) for t in _menu(app).tried if t.stage == "screen"}
+        assert {(t.structure, t.payment) for t in menu.tried if t.stage == "screen"} != plain
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    income=st.integers(4_000, 80_000),
+    debts=st.integers(0, 6_000),
+    age=st.integers(18, 70),
+    household=st.integers(1, 6),
+    down_pct=st.sampled_from(["0.0", "0.10", "0.20", "0.35", "0.60"]),
+    term=st.sampled_from([12, 24, 36, 48, 60]),
+    ownership=st.sampled_from(["loan", "balloon", "lease", "any"]),
+    policy=st.sampled_from([None, ("120000", "0.25"), ("60000", "0.10")]),
+    banded=st.booleans(),
+)
+def test_property_screen_decides_every_structure_as_the_per_structure_screen(
+    income: int, debts: int, age: int, household: int, down_pct: str, term: int, ownership: str,
+    policy: tuple[str, str] | None, banded: bool,
+) -> None:  # fmt: skip
+    """The fast screen (minor units, cached rates, payment caps) passes exactly the structures the
+    per-structure screen passes, with the same reason codes and estimated payment: nothing the exact
+    pass could accept is dropped that the slow screen kept."""
+    data = _raw("counter_offer")
+    data["applicant"].update(monthly_income=f"{income}.00", monthly_debt_payments=f"{debts}.00", age=age,
+                             household_size=household)  # fmt: skip
+    data["wishes"].pop("down_payment")
+    data["wishes"].update(down_payment_pct=down_pct, term_months=term, ownership=ownership)
+    app = _app(data)
+    cat = _banded_catalogue() if banded else _catalogue()
+    limits = _limits(app)
+    pl = None if policy is None else PolicyLimits("B", Decimal(policy[0]), Decimal(policy[1]))
+    menu = solve_menu(app, cat, SAMPLE_MARKET, limits, policy_limits=pl)
+    for t in menu.tried:
+        if t.stage == "screen" and t.structure is not None:
+            assert (t.passed, t.reasons, t.payment) == _reference_screen(app, cat, limits, pl, t), t
+    for offer in menu.offers + tuple(c.offer for c in menu.counter_offers):
+        assert offer.affordability.passed
+    if menu.request_passed:
+        assert menu.counter_offers == ()
+    else:  # no product of the wished ownership passed as asked: each was refused, by screen or quote
+        assert all(not t.passed for t in menu.tried if t.stage == "asked")
+    exact_limits = {"PRODUCT_MAX_LTV", "POLICY_MAX_AMOUNT_FINANCED", "POLICY_MIN_DOWN_PAYMENT", "LTV_HIGH",
+                    "AGE_AT_MATURITY_HIGH"}  # fmt: skip
+    for t in menu.tried:  # the screen settles the request as asked only on exact limits
+        if t.stage == "asked" and t.message.startswith("screen:"):
+            assert exact_limits & set(t.reasons), t
+
+
+def test_fast_trace_rows_equal_ordinary_ones() -> None:
+    """The screen builds its trace rows without the frozen dataclasses' __init__: they must be the
+    same values (equal, same hash, every field set)."""
+    from autofin.decision.menu import Structure, _new_structure, _new_tried
+
+    s = _new_structure("p", 36, Decimal("100.00"), None)
+    assert s == Structure("p", 36, Decimal("100.00"), None) and hash(s) == hash(
+        Structure("p", 36, Decimal(100), None)
+    )
+    t = _new_tried("screen", "p", s, False, ("PTI_HIGH",), "estimated", Decimal("1.00"))
+    ordinary = Tried("screen", "p", s, False, ("PTI_HIGH",), "estimated", Decimal("1.00"))
+    assert t == ordinary and hash(t) == hash(ordinary) and repr(t) == repr(ordinary)
+
+
+def test_request_as_asked_refused_on_the_estimated_payment_alone_is_quoted() -> None:
+    """A step-up loan's quoted payment (its first instalment) is below the level annuity the screen
+    estimates: the screen refuses the request on cn-step-up beyond the slack, yet it passes exactly.
+    Only refusals on exact limits settle the request as asked without a quote."""
+    data = _raw("counter_offer")
+    data["applicant"].update(monthly_income="4500.00", monthly_debt_payments="0.00")
+    data["wishes"].update(term_months=60, down_payment="40000.00")
+    app = _app(data)
+    menu = _menu(app)
+    screened = {t.structure: t for t in menu.tried if t.stage == "screen" and t.structure is not None}
+    step_up = next(t for t in menu.tried if t.stage == "asked" and t.product_id == "cn-step-up")
+    assert step_up.structure is not None and not screened[step_up.structure].passed  # the estimate
+    assert step_up.passed and menu.request_passed and menu.counter_offers == ()  # the exact verdict
+    for offer in menu.offers:
+        _assert_offer_sound(app, offer)
+    settled = [t for t in menu.tried if t.stage == "asked" and t.message.startswith("screen:")]
+    assert all(set(t.reasons) & {"PRODUCT_MAX_LTV", "LTV_HIGH", "AGE_AT_MATURITY_HIGH"} for t in settled)

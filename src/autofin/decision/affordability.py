@@ -48,11 +48,13 @@ __all__ = [
     "LtvLimit",
     "Measure",
     "MeasureName",
+    "PaymentCaps",
     "Reason",
     "assess",
     "assess_frame",
     "limits_by_segment",
     "limits_for",
+    "payment_caps",
 ]
 
 MeasureName = Literal["pti", "dti", "ltv", "age_at_maturity", "residual_income"]
@@ -565,6 +567,41 @@ def assess(
     max_term = None if age_lim is None else max((age_lim - applicant.age) * 12, 0)
     headroom = Headroom(max_payment, max_financed, min_down, max_term)
     return AffordabilityResult(MappingProxyType(measures), reasons, headroom, limits.segment)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCaps:
+    """The largest monthly payment (currency, at the minor unit) that passes each payment measure of
+    :func:`assess` for one applicant; ``None`` where there is no limit. A cap may be negative: then no
+    payment passes that measure. A payment ``p`` (rounded to the minor unit) passes PTI exactly when
+    ``p <= pti``, DTI when ``p <= dti`` and residual income when ``p <= residual_income``; the lowest
+    of them (floored at 0) is :attr:`Headroom.max_payment`.
+    """
+
+    pti: Decimal | None
+    dti: Decimal | None
+    residual_income: Decimal | None
+
+
+def payment_caps(applicant: AffordabilityApplicant, limits: AffordabilityLimits) -> PaymentCaps:
+    """The :class:`PaymentCaps` of ``applicant`` under ``limits``: what :func:`assess` decides about the
+    payment, computed once so that many candidate payments can be screened without re-assessing."""
+    ccy = limits.currency
+    cur = currency(ccy)
+    income = round_money(applicant.monthly_income, ccy)
+    if income <= 0:
+        raise ValidationError("applicant.monthly_income", applicant.monthly_income, "must be positive")
+    debts = round_money(applicant.monthly_debt_payments, ccy)
+
+    def floor(x: Decimal) -> Decimal:
+        return x.quantize(cur.quantum, rounding=decimal.ROUND_FLOOR, context=CONTEXT)
+
+    living = limits.living_cost(applicant.region)
+    return PaymentCaps(
+        pti=None if limits.max_pti is None else floor(limits.max_pti * income),
+        dti=None if limits.max_dti is None else floor(limits.max_dti * income) - debts,
+        residual_income=None if living is None else income - debts - living * applicant.household_size,
+    )
 
 
 # -- vectorised assessment (replay) ------------------------------------------------------------------

@@ -7,14 +7,21 @@ and works in two passes:
 1. **Screen** every structure cheaply: the rate from the catalogue's rate lookup
    (:func:`~autofin.catalog.pricing.price_rate`), the payment by the level-annuity formula with a balloon
    (lease: the residual) in floats, the amount financed as price − down payment + financed services and
-   fees, then the product's down-payment / LTV rules, the policy limits and
+   fees, then the product's down-payment / LTV rules, the policy limits and the limits of
    :func:`~autofin.decision.affordability.assess`. The screen is an *estimate*: it only orders and
    prunes; a structure whose estimated payment is within :data:`SCREEN_SLACK` of the affordable payment
-   goes on to the exact pass rather than being dropped.
+   goes on to the exact pass rather than being dropped. It is fast because it does each piece of work
+   once: amounts in whole minor units (every limit compares exactly), the payment limits as
+   :func:`~autofin.decision.affordability.payment_caps` once per application, ``price_rate`` once per
+   product, term and rate-sheet row (what the lookup depends on within one menu), trace rows without
+   formatting; it decides every structure as calling ``price_rate`` and ``assess`` on it would.
 2. **Exact**: :func:`~autofin.catalog.quote.quote` (schedule, APR / annualised rate, disclosures, caps)
-   for the best candidates only, in screen order, until the menu is full or ``max_exact`` quotes are
-   spent; each exact quote is re-assessed (affordability, policy limits) and only passing ones become
-   offers. Nothing is offered on an estimate.
+   for the best candidates only, in screen order: first the request as asked, until it passes on one
+   product (the screen settles it without a quote only where it fails an exact limit: LTV, policy,
+   age at maturity); then the menu until it is full or ``max_exact`` quotes are spent; then
+   counter-offers (a kind of change already offered is not quoted again). Each exact quote is
+   re-assessed in full (affordability, policy limits), computed at most once per structure, and only
+   passing ones become offers. Nothing is offered on an estimate.
 
 Offers are ranked by fit to the wishes (budget payment, down payment, term, ownership preference) and,
 when :class:`~autofin.pricing.buildup.PricingAssumptions` and a PD are given, lender value (NPV per unit
@@ -29,23 +36,30 @@ plain decimals; terms in months. Pure: no I/O. Guide: docs/decisions-menu.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date
-from decimal import Decimal
-from typing import Final, Literal
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Final, Literal, NamedTuple
 
-from autofin.catalog.models import Catalogue, Product
-from autofin.catalog.pricing import fee_amount, price_rate, service_lines
+from autofin.catalog.models import Catalogue, Product, Range
+from autofin.catalog.pricing import price_rate, service_lines
 from autofin.catalog.quote import quote
 from autofin.catalog.quote_types import ApplicantInfo, Market, Quote, StructureRequest, VehicleInfo
 from autofin.catalog.rules import check_eligibility
-from autofin.decision.affordability import AffordabilityLimits, AffordabilityResult, assess
+from autofin.decision.affordability import (
+    AffordabilityLimits,
+    AffordabilityResult,
+    PaymentCaps,
+    assess,
+    payment_caps,
+)
 from autofin.decision.application import Application, to_affordability, to_quote_inputs, to_structure_request
 from autofin.decision.policy import PolicyLimits
 from autofin.errors import ValidationError
 from autofin.finance.terms import PaymentTiming
-from autofin.money import Rounding, round_money
+from autofin.money import CONTEXT, Rounding, currency, round_money
 from autofin.pricing.buildup import PricingAssumptions, offer_economics
 
 __all__ = [
@@ -71,6 +85,19 @@ DOWN_SHARES: Final = tuple(Decimal(k) / 10 for k in range(1, 10))
 #: Down payments the solver proposes itself are rounded up to this multiple (currency units).
 DOWN_STEP: Final = Decimal(100)
 _PAYMENT_CODES: Final = frozenset({"PTI_HIGH", "DTI_HIGH", "RESIDUAL_INCOME_LOW"})
+CENT: Final = Decimal("0.01")
+#: Screen reason codes that the exact pass would give too: the screen's amount financed, down payment
+#: and term are the quote's, so these limits are not estimates.
+_EXACT_CODES: Final = frozenset(
+    {
+        "PRODUCT_MAX_LTV",
+        "POLICY_MAX_AMOUNT_FINANCED",
+        "POLICY_MIN_DOWN_PAYMENT",
+        "LTV_HIGH",
+        "AGE_AT_MATURITY_HIGH",
+    }
+)
+ONE: Final = Decimal(1)
 
 Stage = Literal["eligibility", "screen", "asked", "exact"]
 ChangeField = Literal["down_payment", "term", "balloon", "ownership"]
@@ -202,25 +229,114 @@ def _ownership_ok(preference: str, product: Product, balloon_pct: Decimal | None
     return product.kind == "loan" and not has_balloon
 
 
-def _annuity(amount: float, rate: float, term: int, balloon: float, advance: bool) -> float:
-    """Level payment (currency) for ``amount`` at annual ``rate`` over ``term`` months with a final
-    ``balloon``; an annuity-due (advance) payment when ``advance``."""
-    r = rate / 12.0
-    if r == 0.0:
-        return (amount - balloon) / term
-    v = (1.0 + r) ** -term
-    pmt = (amount - balloon * v) * r / (1.0 - v)
-    return pmt / (1.0 + r) if advance else pmt
-
-
 def _principal_for(payment: float, rate: float, term: int, balloon: float, advance: bool) -> float:
-    """The inverse of :func:`_annuity`: the amount a level ``payment`` repays."""
+    """The amount (currency) a level ``payment`` at annual ``rate`` over ``term`` months with a final
+    ``balloon`` repays; an annuity-due (advance) payment when ``advance``. The inverse of the screen's
+    payment (:func:`_screen_downs`)."""
     r = rate / 12.0
     if r == 0.0:
         return payment * term + balloon
     v = (1.0 + r) ** -term
     pmt = payment * (1.0 + r) if advance else payment
     return pmt * (1.0 - v) / r + balloon * v
+
+
+def _new_tried(
+    stage: Stage,
+    product_id: str,
+    structure: Structure | None,
+    passed: bool,
+    reasons: tuple[str, ...],
+    message: str,
+    payment: Decimal | None,
+) -> Tried:
+    """``Tried(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (a third of its
+    cost): the screen makes one per structure. Equal to, and hashing like, the ordinary instance."""
+    t = _object_new(Tried)
+    _set_stage(t, stage)
+    _set_product(t, product_id)
+    _set_structure(t, structure)
+    _set_passed(t, passed)
+    _set_reasons(t, reasons)
+    _set_message(t, message)
+    _set_payment(t, payment)
+    return t
+
+
+def _new_structure(
+    product_id: str, term: int, down_payment: Decimal, balloon_pct: Decimal | None
+) -> Structure:
+    """``Structure(...)`` the fast way (see :func:`_new_tried`)."""
+    s = _object_new(Structure)
+    _set_s_product(s, product_id)
+    _set_s_term(s, term)
+    _set_s_down(s, down_payment)
+    _set_s_balloon(s, balloon_pct)
+    return s
+
+
+_object_new: Final = object.__new__
+_set_stage, _set_product, _set_structure, _set_passed, _set_reasons, _set_message, _set_payment = (
+    Tried.__dict__[f.name].__set__ for f in fields(Tried)
+)
+_set_s_product, _set_s_term, _set_s_down, _set_s_balloon = (
+    Structure.__dict__[f.name].__set__ for f in fields(Structure)
+)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What the screen needs about one product, worked out once per menu. Amounts in working units
+    (see :class:`_Screen`)."""
+
+    product: Product
+    advance: bool
+    #: financed fees that do not depend on the cash price (rounded), and the shares (as integer
+    #: ratios ``p / q``) of those that do
+    flat_fees: int
+    pct_fees: tuple[tuple[int, int], ...]
+    max_ltv: tuple[int, int]
+    #: down payments every term and balloon screens (the product minimum, the grid, the wished one)
+    base_downs: frozenset[Decimal]
+    #: each down payment the product allows: (amount, minor units, float distance to the wished one);
+    #: ``None`` for one it does not allow
+    downs: dict[Decimal, tuple[Decimal, int, float] | None] = field(default_factory=dict)
+    #: the rate sheet's LTV bands that can match, by term (see :func:`_bands`)
+    bands: dict[int, tuple[Range | None, ...] | None] = field(default_factory=dict)
+    #: the allowed ones of ``base_downs``, sorted (see :func:`_down_grid`)
+    base_grid: list[tuple[Decimal, int, float]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Screen:
+    """What the screen needs about the application and its limits, worked out once per menu.
+
+    Amounts are whole working units (``int``; the currency's minor unit, or the cent where that is
+    finer, as application money has two decimals), so that every limit compares exactly: a limit on
+    an amount ``a`` becomes ``a <= floor(limit)`` or ``a >= ceil(limit)``; the payment limits of
+    :func:`~autofin.decision.affordability.assess` are its
+    :class:`~autofin.decision.affordability.PaymentCaps`.
+    """
+
+    scale: int  # working units per major unit: the minor unit, or the cent when that is finer
+    per_quantum: int  # working units per minor unit of the currency
+    price: Decimal
+    price_minor: int
+    price_f: float
+    quantum: Decimal
+    cents: bool
+    max_amount: int | None  # policy: the largest amount financed
+    min_down: int | None  # policy: the smallest down payment
+    pti: int | None
+    dti: int | None
+    residual: int | None
+    ltv_cap: Decimal | None  # the affordability LTV limit of the vehicle
+    max_financed: int | None  # ltv_cap × price
+    max_term: int | None  # the longest term within the age limit
+    slack_payment: float | None  # the affordable payment plus SCREEN_SLACK
+    budget: float | None
+    asked_down: Decimal | None
+    share_downs: tuple[Decimal, ...]  # the DOWN_SHARES of the price, rounded up
 
 
 @dataclass(slots=True)
@@ -236,10 +352,54 @@ class _Context:
     base: StructureRequest
     day: date
     max_payment: Decimal | None
+    screen: _Screen
     assumptions: PricingAssumptions | None
     pd: float | Sequence[float] | None
     tried: list[Tried] = field(default_factory=list)
+    screened: int = 0
     exact: dict[Structure, Offer | Tried] = field(default_factory=dict)
+    #: lender rates (or the refusal) by product, term and rate-sheet row: see :func:`_rate`
+    rates: dict[tuple[str, int, int], Decimal | ValidationError] = field(default_factory=dict)
+    requests: dict[int, StructureRequest] = field(default_factory=dict)
+    table_rows: dict[str, tuple[tuple[Range, Range | None], ...]] = field(default_factory=dict)
+    #: the request as asked, by product, and the screen's verdict on each (see :func:`solve_menu`)
+    asked: dict[str, Structure] = field(default_factory=dict)
+    asked_screen: dict[Structure, Tried | _Candidate] = field(default_factory=dict)
+
+
+def _minor(x: Decimal, scale: int) -> int:
+    """An amount in whole working units (``scale`` per major unit; it must be a whole number of them)."""
+    n = x * scale
+    assert n == n.to_integral_value(), x
+    return int(n)
+
+
+def _screen_constants(app: Application, limits: AffordabilityLimits, policy: PolicyLimits | None,
+                      caps: PaymentCaps, max_payment: Decimal | None) -> _Screen:  # fmt: skip
+    price, v = app.vehicle.price, app.vehicle
+    cur = currency(app.currency)
+    # Application money has two decimals (cents) even in a currency without them: work in the finer.
+    scale = 10 ** max(cur.minor_units, 2)
+    ltv_cap, _ = limits.ltv_limit(v.use, v.condition, v.powertrain)
+    age = limits.max_age_at_maturity
+    budget = app.wishes.budget_monthly_payment
+
+    def floor(x: Decimal | None) -> int | None:
+        return None if x is None else math.floor(x * scale)
+
+    return _Screen(
+        scale=scale, per_quantum=scale // 10**cur.minor_units, price=price, price_minor=_minor(price, scale),
+        price_f=float(price),
+        quantum=cur.quantum, cents=cur.minor_units == 2,
+        max_amount=None if policy is None else floor(policy.max_amount_financed),
+        min_down=None if policy is None else math.ceil(policy.min_down_payment_ratio * price * scale),
+        pti=floor(caps.pti), dti=floor(caps.dti), residual=floor(caps.residual_income),
+        ltv_cap=ltv_cap, max_financed=None if ltv_cap is None else floor(ltv_cap * price),
+        max_term=None if age is None else age * 12 - app.applicant.age * 12,
+        slack_payment=None if max_payment is None else float(max_payment) * (1 + SCREEN_SLACK),
+        budget=None if budget is None else float(budget), asked_down=app.down_payment_amount,
+        share_downs=tuple(round_money(price * s, cur, Rounding.UP) for s in DOWN_SHARES),
+    )  # fmt: skip
 
 
 def _policy_reasons(policy: PolicyLimits | None, amount: Decimal, down: Decimal, price: Decimal) -> list[str]:
@@ -280,13 +440,17 @@ def _distance(ctx: _Context, product: Product, s: Structure) -> float:
     return d
 
 
-def _balloons(product: Product) -> Sequence[Decimal | None]:
+def _balloons(product: Product, wished: Decimal | None = None) -> Sequence[Decimal | None]:
+    """Balloons screened on a product: the rule's minimum, default and maximum, and the wished one when
+    the rule allows it."""
     rule = product.balloon
     if rule is None or product.kind == "lease":
         return [None]
     values = {rule.min_pct_of_price, rule.max_pct_of_price}
     if rule.default_pct_of_price is not None:
         values.add(rule.default_pct_of_price)
+    if wished is not None and rule.min_pct_of_price <= wished <= rule.max_pct_of_price:
+        values.add(wished)
     return list(sorted(values))
 
 
@@ -295,136 +459,345 @@ def _down_floor(product: Product, price: Decimal, ccy: str) -> Decimal:
     return round_money(price * share, ccy, Rounding.UP)
 
 
+def _within(r: Range, value: Decimal) -> bool:
+    """``r.contains(value)`` for a ``Decimal`` (without its round trip through ``str``)."""
+    return (r.min is None or value >= r.min) and (r.max is None or value <= r.max)
+
+
 def _down_ok(product: Product, down: Decimal, price: Decimal) -> bool:
-    return ZERO <= down < price and product.down_payment.contains(down / price)
+    return ZERO <= down < price and _within(product.down_payment, down / price)
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+def _plan(ctx: _Context, product: Product) -> _Plan:
+    app, ccy, scale = ctx.app, ctx.app.currency, ctx.screen.scale
+    price = app.vehicle.price
+    flat, pct = ZERO, []
+    for f in product.fees:
+        if not f.financed or f.per_period:
+            continue
+        if f.amount is not None:
+            flat += round_money(f.amount, ccy)
+        else:
+            assert f.pct_of_principal is not None
+            pct.append(f.pct_of_principal.as_integer_ratio())
+    if product.lease is not None and product.lease.type == "closed_end":
+        flat += round_money(product.lease.acquisition_fee, ccy)
+    downs = {
+        _down_floor(product, price, ccy),
+        *(round_money(price * s, ccy, Rounding.UP) for s in DOWN_SHARES),
+    }
+    if app.down_payment_amount is not None:
+        downs.add(app.down_payment_amount)
+    if ctx.policy is not None and ctx.policy.min_down_payment_ratio * price > 0:
+        downs.add(_round_up(ctx.policy.min_down_payment_ratio * price, ctx.screen.quantum))
+    return _Plan(product, product.timing == PaymentTiming.ADVANCE, _minor(flat, scale), tuple(pct),
+                 product.max_ltv.as_integer_ratio(), frozenset(downs))  # fmt: skip
+
+
+def _round_up(need: Decimal, quantum: Decimal) -> Decimal:
+    """``round_money(need, ccy, Rounding.UP, multiple=DOWN_STEP)``."""
+    units = (need / DOWN_STEP).quantize(ONE, rounding=ROUND_UP, context=CONTEXT)
+    return (units * DOWN_STEP).quantize(quantum, context=CONTEXT)
+
+
+class _Candidate(NamedTuple):
     structure: Structure
     product: Product
     payment: float
     fit: float
 
 
-def _screen_product_term(ctx: _Context, product: Product, term: int) -> Iterable[_Candidate]:
+# -- the rate lookup, cached ------------------------------------------------------------------------
+
+
+def _bands(ctx: _Context, plan: _Plan, term: int) -> tuple[Range | None, ...] | None:
+    """The LTV bands of the rate-sheet rows that can give this product's rate at ``term``, in the
+    sheet's order up to the first row without a band (``None``: a fixed rate, whatever the LTV;
+    empty: no row can match, the lookup fails).
+
+    Within one menu everything else :func:`~autofin.catalog.pricing.price_rate` reads is fixed (the
+    score, the vehicle's condition, the day, the market), so its result depends only on the product,
+    the term and *which* of these rows is the first to contain the LTV: that is the cache key.
+    """
+    if term in plan.bands:
+        return plan.bands[term]
+    src = plan.product.rate
+    out: tuple[Range | None, ...] | None = None
+    if src.fixed is None:
+        rows = _table_rows(ctx, src.table or "")
+        bands: list[Range | None] = []
+        at = Decimal(term)
+        for term_range, ltv in rows:
+            if _within(term_range, at):
+                bands.append(ltv)
+                if ltv is None:
+                    break
+        out = tuple(bands)
+    plan.bands[term] = out
+    return out
+
+
+def _table_rows(ctx: _Context, table_id: str) -> tuple[tuple[Range, Range | None], ...]:
+    """The (term band, LTV band) of each row of a rate table that matches the applicant's score and
+    the vehicle's condition, in the table's order (empty when the lookup cannot succeed)."""
+    rows = ctx.table_rows.get(table_id)
+    if rows is None:
+        table = ctx.catalogue.rate_tables.get(table_id)
+        score = ctx.applicant.bureau_score
+        if table is not None and score is None:
+            score = table.no_score
+        found = []
+        if table is not None and score is not None:
+            at, condition = Decimal(score), ctx.vehicle.condition
+            for row in table.rows:
+                if _within(row.score, at) and (row.condition is None or condition in row.condition):
+                    found.append((row.term, row.ltv))
+        rows = ctx.table_rows[table_id] = tuple(found)
+    return rows
+
+
+def _rate(ctx: _Context, plan: _Plan, term: int, ltv: Decimal) -> Decimal:
+    """The lender's rate for this product, term and LTV (``price_rate``), cached by the rate-sheet row
+    that gives it. A refusal is cached with it (it cannot depend on the LTV once a row matched), but
+    not when no row matches (the message names the LTV). Raises ``ValidationError``."""
+    bands = _bands(ctx, plan, term)
+    band = -1
+    if bands is not None:
+        band = -2
+        for i, r in enumerate(bands):
+            if r is None or _within(r, ltv):
+                band = i
+                break
+    key = (plan.product.id, term, band)
+    hit = ctx.rates.get(key)
+    if hit is None:
+        request = ctx.requests.get(term)
+        if request is None:
+            request = ctx.requests[term] = ctx.base.model_copy(update={"term": term})
+        try:
+            hit = price_rate(
+                ctx.catalogue, plan.product, ctx.vehicle, ctx.applicant, request, ctx.market, ltv, ctx.day
+            ).lender_rate
+        except ValidationError as exc:
+            hit = exc
+        if band != -2:
+            ctx.rates[key] = hit
+    if isinstance(hit, ValidationError):
+        raise hit
+    return hit
+
+
+def _rate_for_group(ctx: _Context, plan: _Plan, term: int) -> Decimal | ValidationError | None:
+    """The rate (or refusal) of every structure of this product and term when it cannot depend on
+    the LTV (``None``: it can, look it up per structure)."""
+    bands = _bands(ctx, plan, term)
+    if bands is not None and (not bands or bands[0] is not None):
+        return None
+    try:
+        return _rate(ctx, plan, term, ONE)  # the LTV is not read
+    except ValidationError as exc:
+        return exc
+
+
+# -- the screen -------------------------------------------------------------------------------------
+
+
+def _screen_product_term(ctx: _Context, plan: _Plan, term: int, out: list[_Candidate]) -> None:
     """Screen every down payment × balloon of one product and term; record each in the trace."""
-    app, cat = ctx.app, ctx.catalogue
+    app, product = ctx.app, plan.product
     price = app.vehicle.price
-    request = ctx.base.model_copy(update={"term": term, "down_payment": None, "down_payment_pct": None})
     try:
         lines = service_lines(
-            cat, product, ctx.vehicle, ctx.applicant, request, list(request.services), {}, term, ctx.day
-        )
+            ctx.catalogue, product, ctx.vehicle, ctx.applicant, ctx.base, list(ctx.base.services), {}, term,
+            ctx.day,
+        )  # fmt: skip
     except ValidationError as exc:
         ctx.tried.append(Tried("screen", product.id, None, False, ("SERVICE_REFUSED",), str(exc)))
         return
     services = sum((s.price for s in lines if s.financed), ZERO)
-    advance = product.timing == PaymentTiming.ADVANCE
-    for balloon_pct in _balloons(product):
+    group_rate = _rate_for_group(ctx, plan, term)
+    for balloon_pct in _balloons(product, ctx.app.wishes.balloon_pct):
         if product.lease is not None:
             balloon = product.lease.residual_pct_of_msrp.get(term, ZERO) * app.vehicle.msrp
         else:
             balloon = (balloon_pct or ZERO) * price
-        downs = _down_grid(ctx, product, term, balloon, services, advance)
-        for down in downs:
-            s = Structure(product.id, term, down, balloon_pct)
-            cand = _screen_one(ctx, product, s, request, services, balloon, advance)
-            if cand is not None:
-                yield cand
+        downs = _down_grid(ctx, plan, term, balloon, services)
+        asked = ctx.asked.get(product.id)
+        if asked is not None and (asked.term != term or asked.balloon_pct != balloon_pct):
+            asked = None
+        _screen_downs(ctx, plan, term, balloon_pct, balloon, services, downs, group_rate, asked, out)
+
+
+def _screen_downs(
+    ctx: _Context,
+    plan: _Plan,
+    term: int,
+    balloon_pct: Decimal | None,
+    balloon: Decimal,
+    services: Decimal,
+    downs: Sequence[tuple[Decimal, int, float]],
+    group_rate: Decimal | ValidationError | None,
+    asked: Structure | None,
+    out: list[_Candidate],
+) -> None:
+    """The screen proper, for the down payments of one product, term and balloon.
+
+    It gives each structure the verdict and reason codes the per-structure screen gave (product and
+    policy limits on the amount financed; the rate lookup; the level-annuity payment in floats rounded
+    to the cent; :func:`~autofin.decision.affordability.assess` of that payment), without building
+    ``Decimal`` amounts or an affordability result per structure: amounts are whole minor units, so
+    every limit compares exactly, and the payment limits are the caps worked out once
+    (:class:`_Screen`). ``tests/unit/test_menu.py`` holds it to the per-structure screen.
+    """
+    product, pid, sc, policy = plan.product, plan.product.id, ctx.screen, ctx.policy
+    price, price_c, price_f, scale, quantum = sc.price, sc.price_minor, sc.price_f, sc.scale, sc.quantum
+    per_quantum = sc.per_quantum
+    max_amount, min_down, max_financed = sc.max_amount, sc.min_down, sc.max_financed
+    pti, dti, residual, slack = sc.pti, sc.dti, sc.residual, sc.slack_payment
+    too_old = sc.max_term is not None and term > sc.max_term
+    lp, lq = plan.max_ltv
+    fixed_c, pct_fees, cents = plan.flat_fees + _minor(services, scale), plan.pct_fees, sc.cents
+    w, wishes, budget = ctx.weights, ctx.app.wishes, sc.budget
+    term_fit = w.term * abs(term - wishes.term_months) / 12.0
+    wrong_ownership = not _ownership_ok(wishes.ownership, product, balloon_pct)
+    with_down = sc.asked_down is not None
+    asked_at = None if asked is None else asked.down_payment
+    refusal = str(group_rate) if isinstance(group_rate, ValidationError) else None
+    balloon_f = float(balloon)
+
+    def annuity_terms(rate: float) -> tuple[float, float, float]:
+        # The level payment for amount A with a final balloon B: (A − B·v)·r / (1 − v), v = (1 + r)^−term,
+        # divided by 1 + r when paid in advance; split into what depends on the rate (here) and on A.
+        r = rate / 12.0
+        if r == 0.0:
+            return r, 0.0, 1.0
+        v = (1.0 + r) ** -term
+        return r, v, (1.0 + r) if plan.advance else 1.0
+
+    r, v, due = annuity_terms(float(group_rate)) if isinstance(group_rate, Decimal) else (0.0, 0.0, 1.0)
+    trace = ctx.tried.append
+    ctx.screened += len(downs)  # one trace row each
+    for down, down_c, down_dist in downs:
+        s = _new_structure(pid, term, down, balloon_pct)
+        cash_c = price_c - down_c
+        amount_c = cash_c + fixed_c
+        for p, q in pct_fees:  # round_money(cash × p / q), half-up to the minor unit
+            amount_c += (2 * cash_c * p + q * per_quantum) // (2 * q * per_quantum) * per_quantum
+        t: Tried | None = None
+        over_ltv = amount_c * lq > lp * price_c
+        if (
+            over_ltv
+            or (max_amount is not None and amount_c > max_amount)
+            or (min_down is not None and down_c < min_down)
+        ):
+            reasons = _policy_reasons(policy, Decimal(amount_c) / scale, down, price)
+            if over_ltv:
+                reasons.append("PRODUCT_MAX_LTV")
+            t = _new_tried("screen", pid, s, False, tuple(reasons), "product or policy limit", None)
+        elif group_rate is None:
+            try:
+                rate = _rate(ctx, plan, term, Decimal(amount_c) / scale / price)
+            except ValidationError as exc:
+                t = _new_tried("screen", pid, s, False, ("RATE_REFUSED",), str(exc), None)
+            else:
+                r, v, due = annuity_terms(float(rate))
+        elif refusal is not None:
+            t = _new_tried("screen", pid, s, False, ("RATE_REFUSED",), refusal, None)
+        if t is None:
+            amount_f = amount_c / scale
+            if r == 0.0:
+                pmt = (amount_f - balloon_f) / term
+            else:
+                pmt = (amount_f - balloon_f * v) * r / (1.0 - v) / due
+            # The payment rounded to the cent: round(pmt, 2), the slow way only near a half cent.
+            y = pmt * 100.0 if pmt > 0.0 else 0.0
+            pay_c = round(y)
+            if cents and abs(y - pay_c) <= 0.4999:
+                payment = Decimal(pay_c).scaleb(-2)
+            else:
+                payment = Decimal(str(round(max(pmt, 0.0), 2))).quantize(quantum, rounding=ROUND_HALF_UP)
+                pay_c = _minor(payment, scale)
+            # assess(), measure by measure in its order
+            codes: tuple[str, ...] = ()
+            if pti is not None and pay_c > pti:
+                codes += ("PTI_HIGH",)
+            if dti is not None and pay_c > dti:
+                codes += ("DTI_HIGH",)
+            if max_financed is not None and amount_c > max_financed:
+                codes += ("LTV_HIGH",)
+            if too_old:
+                codes += ("AGE_AT_MATURITY_HIGH",)
+            if residual is not None and pay_c > residual:
+                codes += ("RESIDUAL_INCOME_LOW",)
+            if codes and not (
+                slack is not None and pay_c / scale <= slack and _PAYMENT_CODES.issuperset(codes)
+            ):
+                t = _new_tried("screen", pid, s, False, codes, "estimated", payment)
+            else:
+                trace(_new_tried("screen", pid, s, True, (), "estimated", payment))
+                # _fit(), term by term in the same order (the same float)
+                fit = 0.0
+                if budget is not None:
+                    fit += w.budget * max(pmt / budget - 1.0, 0.0)
+                if with_down:
+                    fit += w.down_payment * down_dist / price_f
+                fit += term_fit
+                if wrong_ownership:
+                    fit += w.ownership
+                cand = _Candidate(s, product, pmt, fit)
+                out.append(cand)
+                if down == asked_at:
+                    ctx.asked_screen[s] = cand
+                continue
+        trace(t)
+        if down == asked_at:
+            ctx.asked_screen[s] = t
 
 
 def _down_grid(
-    ctx: _Context, product: Product, term: int, balloon: Decimal, services: Decimal, advance: bool
-) -> list[Decimal]:
+    ctx: _Context, plan: _Plan, term: int, balloon: Decimal, services: Decimal
+) -> list[tuple[Decimal, int, float]]:
     """Down payments to screen: the product's minimum, the wished one, a grid of shares, and the
-    smallest ones meeting the payment headroom, the LTV limits and the policy minimum."""
-    app, price, ccy = ctx.app, ctx.app.vehicle.price, ctx.app.currency
-    downs = {_down_floor(product, price, ccy)}
-    downs.update(round_money(price * s, ccy, Rounding.UP) for s in DOWN_SHARES)
-    if app.down_payment_amount is not None:
-        downs.add(app.down_payment_amount)
-    needs: list[Decimal] = []
-    ltv_cap, _ = ctx.limits.ltv_limit(app.vehicle.use, app.vehicle.condition, app.vehicle.powertrain)
-    caps = [product.max_ltv] + ([ltv_cap] if ltv_cap is not None else [])
-    for cap in caps:
-        needs.append(price + services - cap * price)
+    smallest ones meeting the payment headroom, the LTV limits and the policy limits (rounded up to
+    :data:`DOWN_STEP`); each with its minor units and its distance to the wished one."""
+    sc, product = ctx.screen, plan.product
+    price = sc.price
+    needs = [price + services - product.max_ltv * price]
+    if sc.ltv_cap is not None:
+        needs.append(price + services - sc.ltv_cap * price)
     if ctx.policy is not None:
-        needs.append(ctx.policy.min_down_payment_ratio * price)
         needs.append(price + services - ctx.policy.max_amount_financed)
     if ctx.max_payment is not None and ctx.max_payment > 0:
         # Rate at the product's maximum LTV: an estimate, rounded up below.
         try:
-            rate = float(_rate(ctx, product, term, min(product.max_ltv, Decimal(1))))
+            rate = float(_rate(ctx, plan, term, min(product.max_ltv, ONE)))
         except ValidationError:
             rate = None
         if rate is not None:
             principal = _principal_for(float(ctx.max_payment) * (1 - SCREEN_SLACK), rate, term,
-                                       float(balloon), advance)  # fmt: skip
+                                       float(balloon), plan.advance)  # fmt: skip
             needs.append(price + services - Decimal(str(round(principal, 2))))
-    for need in needs:
-        if need > 0:
-            downs.add(round_money(need, ccy, Rounding.UP, multiple=DOWN_STEP))
-    return sorted(d for d in downs if _down_ok(product, d, price))
-
-
-def _rate(ctx: _Context, product: Product, term: int, ltv: Decimal) -> Decimal:
-    request = ctx.base.model_copy(update={"term": term})
-    priced = price_rate(ctx.catalogue, product, ctx.vehicle, ctx.applicant, request, ctx.market, ltv, ctx.day)
-    return priced.lender_rate
-
-
-def _screen_one(
-    ctx: _Context,
-    product: Product,
-    s: Structure,
-    request: StructureRequest,
-    services: Decimal,
-    balloon: Decimal,
-    advance: bool,
-) -> _Candidate | None:
-    app, ccy, price = ctx.app, ctx.app.currency, ctx.app.vehicle.price
-    cash = price - s.down_payment
-    fees = sum(
-        (round_money(fee_amount(f, cash), ccy) for f in product.fees if f.financed and not f.per_period), ZERO
-    )
-    if product.lease is not None and product.lease.type == "closed_end":
-        fees += round_money(product.lease.acquisition_fee, ccy)
-    amount = cash + services + fees
-    ltv = amount / price
-    reasons = _policy_reasons(ctx.policy, amount, s.down_payment, price)
-    if ltv > product.max_ltv:
-        reasons.append("PRODUCT_MAX_LTV")
-    if reasons:
-        ctx.tried.append(Tried("screen", product.id, s, False, tuple(reasons), "product or policy limit"))
-        return None
-    try:
-        rate = price_rate(
-            ctx.catalogue, product, ctx.vehicle, ctx.applicant, request, ctx.market, ltv, ctx.day
+    base = plan.base_grid
+    if base is None:
+        base = plan.base_grid = sorted(
+            i for d in plan.base_downs if (i := _down_info(ctx, plan, d)) is not None
         )
-    except ValidationError as exc:
-        ctx.tried.append(Tried("screen", product.id, s, False, ("RATE_REFUSED",), str(exc)))
-        return None
-    pmt = _annuity(float(amount), float(rate.lender_rate), s.term, float(balloon), advance)
-    payment = round_money(Decimal(str(round(max(pmt, 0.0), 2))), ccy)
-    a, c = to_affordability(
-        app,
-        amount_financed=amount,
-        monthly_payment=payment,
-        term_months=s.term,
-        balloon=balloon if balloon < amount else ZERO,
-        down_payment=s.down_payment,
-    )
-    result = assess(a, c, ctx.limits)
-    codes = result.codes
-    within_slack = ctx.max_payment is not None and float(payment) <= float(ctx.max_payment) * (
-        1 + SCREEN_SLACK
-    )
-    if codes and not (set(codes) <= _PAYMENT_CODES and within_slack):
-        ctx.tried.append(Tried("screen", product.id, s, False, codes, "estimated", payment))
-        return None
-    ctx.tried.append(Tried("screen", product.id, s, True, (), "estimated", payment))
-    return _Candidate(s, product, pmt, _fit(ctx, product, s, pmt))
+    extra = {_round_up(need, sc.quantum) for need in needs if need > 0}
+    extra.difference_update(plan.base_downs)
+    if not extra:
+        return base
+    return sorted(base + [i for d in extra if (i := _down_info(ctx, plan, d)) is not None])
+
+
+def _down_info(ctx: _Context, plan: _Plan, down: Decimal) -> tuple[Decimal, int, float] | None:
+    """A down payment, its minor units and its distance to the wished one, if the product allows it."""
+    if down not in plan.downs:
+        sc = ctx.screen
+        ok = _down_ok(plan.product, down, sc.price)
+        plan.downs[down] = (
+            (down, _minor(down, sc.scale), abs(float(down - (sc.asked_down or ZERO)))) if ok else None
+        )
+    return plan.downs[down]
 
 
 def _exact(ctx: _Context, product: Product, s: Structure, stage: Stage = "exact") -> Offer | Tried:
@@ -548,10 +921,11 @@ def solve_menu(
     the applicant's segment. ``policy_limits``: :attr:`autofin.decision.policy.PolicyResult.limits`
     (maximum amount financed, minimum down-payment share). ``segments``: catalogue segments the
     applicant is in (product eligibility). ``top_n`` offers and at most ``max_counter_offers``
-    counter-offers. The request as asked is quoted exactly once per eligible product of the wished
-    ownership; beyond those, at most ``max_exact`` exact quotes are computed (offers first, then
-    counter-offers share what is left). ``assumptions`` and ``pd`` (annual PD or
-    marginal PDs by year) add lender NPV to the ranking. ``start_date`` defaults to the submission date.
+    counter-offers. The request as asked is quoted exactly on the eligible products of the wished
+    ownership, in screen order, until it passes on one (a product where the screen refuses it on an
+    exact limit is not quoted); beyond those, at most ``max_exact`` exact quotes are computed (offers
+    first, then counter-offers share what is left). ``assumptions`` and ``pd`` (annual PD or marginal
+    PDs by year) add lender NPV to the ranking. ``start_date`` defaults to the submission date.
     """
     if top_n < 1:
         raise ValidationError("top_n", top_n, "must be at least 1")
@@ -562,11 +936,13 @@ def solve_menu(
     probe_a, probe_c = to_affordability(
         app, amount_financed=app.vehicle.price, monthly_payment=ZERO, down_payment=ZERO
     )
+    max_payment = assess(probe_a, probe_c, limits).headroom.max_payment
     ctx = _Context(
         app=app, catalogue=catalogue, market=market, limits=limits, policy=policy_limits,
         weights=weights or MenuWeights(), applicant=applicant, vehicle=vehicle, base=base,
         day=base.start_date,
-        max_payment=assess(probe_a, probe_c, limits).headroom.max_payment,
+        max_payment=max_payment,
+        screen=_screen_constants(app, limits, policy_limits, payment_caps(probe_a, limits), max_payment),
         assumptions=assumptions, pd=pd,
     )  # fmt: skip
 
@@ -587,7 +963,7 @@ def solve_menu(
             continue
         products.append(product)
 
-    # The request as asked, exactly, on every eligible product of the wished ownership.
+    # The request as asked on every eligible product of the wished ownership (decided below).
     asked: list[tuple[Product, Structure]] = []
     for product in products:
         down = app.down_payment_amount
@@ -599,18 +975,23 @@ def solve_menu(
             balloon = (
                 rule.default_pct_of_price if rule.default_pct_of_price is not None else rule.min_pct_of_price
             )
+            wished = app.wishes.balloon_pct
+            if wished is not None and rule.min_pct_of_price <= wished <= rule.max_pct_of_price:
+                balloon = wished
         s = Structure(product.id, app.wishes.term_months, down, balloon)
         if _ownership_ok(app.wishes.ownership, product, balloon):
             asked.append((product, s))
-    request_passed = False
-    for product, s in asked:
-        if isinstance(_exact(ctx, product, s, "asked"), Offer):
-            request_passed = True
+            ctx.asked[product.id] = s
 
-    candidates = [c for p in products for t in p.terms for c in _screen_product_term(ctx, p, t)]
-    screened = sum(1 for t in ctx.tried if t.stage == "screen" and t.structure is not None)
-    candidates.sort(key=lambda c: (c.fit, c.structure.product_id, c.structure.term, c.structure.down_payment,
-                                   c.structure.balloon_pct or ZERO))  # fmt: skip
+    candidates: list[_Candidate] = []
+    for product in products:
+        plan = _plan(ctx, product)
+        for term in product.terms:
+            _screen_product_term(ctx, plan, term, candidates)
+    screened = ctx.screened
+    candidates.sort(key=_screen_order)
+
+    request_passed, asked_exact = _decide_asked(ctx, asked)
 
     offers = _fill(ctx, candidates, top_n, max_exact)
     offers.sort(key=lambda o: -o.score)
@@ -620,20 +1001,58 @@ def solve_menu(
         by_distance = sorted(candidates, key=lambda c: (_distance(ctx, c.product, c.structure), c.fit))
         seen: set[frozenset[str]] = set()
         for c in by_distance:
-            if len(counters) >= max_counter_offers or len(ctx.exact) >= max_exact + len(asked):
+            if len(counters) >= max_counter_offers or len(ctx.exact) >= max_exact + asked_exact:
                 break
-            result = _exact(ctx, c.product, c.structure)
-            if not isinstance(result, Offer):
-                continue
+            # The kind of change is known before quoting: skip kinds already offered unquoted.
             changes = _changes(ctx, c.product, c.structure)
             key = frozenset(ch.field for ch in changes)
             if not changes or key in seen:
+                continue
+            result = _exact(ctx, c.product, c.structure)
+            if not isinstance(result, Offer):
                 continue
             seen.add(key)
             counters.append(CounterOffer(result, changes, _distance(ctx, c.product, c.structure)))
     return Menu(
         tuple(offers[:top_n]), request_passed, tuple(counters), tuple(ctx.tried), screened, len(ctx.exact)
     )
+
+
+def _screen_order(c: _Candidate) -> tuple[float, str, int, Decimal, Decimal]:
+    s = c.structure
+    return (c.fit, s.product_id, s.term, s.down_payment, s.balloon_pct or ZERO)
+
+
+def _decide_asked(ctx: _Context, asked: list[tuple[Product, Structure]]) -> tuple[bool, int]:
+    """Whether the request as asked passes, and how many exact quotes that took.
+
+    The products where the screen passes it are quoted exactly in screen order (best fit first), then
+    the others the screen could not settle, until one passes. The screen settles a refusal only on a
+    limit it computes exactly (:data:`_EXACT_CODES`: the amount financed, down payment and term are
+    those of the quote); a refusal on the estimated payment alone is quoted, since the level annuity is
+    not the exact payment of every product (a step-up loan's first instalment is below it), and so is
+    a structure the screen did not reach (a term the product does not offer, a down payment outside its
+    range: the trace then carries the catalogue's own refusal).
+    """
+    passed_screen: list[_Candidate] = []
+    unsettled: list[tuple[Product, Structure]] = []
+    for product, s in asked:
+        verdict = ctx.asked_screen.get(s)
+        if isinstance(verdict, _Candidate):
+            passed_screen.append(verdict)
+        elif verdict is not None and _EXACT_CODES.intersection(verdict.reasons):
+            ctx.tried.append(
+                Tried("asked", product.id, s, False, verdict.reasons, f"screen: {verdict.message}",
+                      verdict.payment)
+            )  # fmt: skip
+        else:
+            unsettled.append((product, s))
+    passed_screen.sort(key=_screen_order)
+    spent = len(ctx.exact)
+    for product, s in [(c.product, c.structure) for c in passed_screen] + unsettled:
+        if isinstance(_exact(ctx, product, s, "asked"), Offer):
+            return True, len(ctx.exact) - spent
+    return False, len(ctx.exact) - spent
 
 
 def _fill(ctx: _Context, candidates: list[_Candidate], top_n: int, max_exact: int) -> list[Offer]:
