@@ -19,10 +19,13 @@ from rich.console import Console
 from rich.table import Table
 
 from autofin.cli.catalog import catalog_app
+from autofin.cli.decide import decide_command
+from autofin.cli.evaluate import evaluate_command
 from autofin.cli.io import print_json, read_json, run_or_exit, stderr
 from autofin.cli.model import model_app
 from autofin.cli.pricing import pricing_app
 from autofin.cli.quote import quote_command
+from autofin.cli.replay import replay_command
 from autofin.cli.segments import segments_app
 from autofin.errors import ValidationError
 
@@ -104,6 +107,9 @@ app.add_typer(model_app, name="model")
 app.add_typer(segments_app, name="segments")
 app.add_typer(pricing_app, name="pricing")
 app.command("quote")(quote_command)
+app.command("decide")(decide_command)
+app.command("replay")(replay_command)
+app.command("evaluate")(evaluate_command)
 
 
 @data_app.command("synth")
