@@ -97,6 +97,38 @@ def test_compiled_scoring_equals_optbinning_and_sklearn(card: Scorecard, data: A
     np.testing.assert_allclose(
         card.predict_proba(X_test), model.predict_proba(w_test), rtol=1e-10, atol=1e-12
     )
+    assert all(b.deviation is None for b in card._fitted())
+    assert (card.table()["deviation"] == 0.0).all()
+
+
+@pytest.fixture(scope="module")
+def dev_card(german: CreditDataset, data: Any) -> Scorecard:
+    X_train, _, y_train, _ = data  # noqa: N806
+    return Scorecard(C=3.0, deviation_C=0.03, protected=german.protected_columns).fit(X_train, y_train)
+
+
+def test_deviations_equal_an_independent_sklearn_fit(dev_card: Scorecard, data: Any) -> None:
+    """``C=3, deviation_C=0.03``: one L2 logistic regression with ``C = 0.03`` on WOE scaled by
+    sqrt(3 / 0.03) = 10 and one indicator per non-empty bin, fitted independently here on optbinning's
+    WOE values and bin indices (every row, no aggregation)."""
+    X_train, X_test, y_train, _ = data  # noqa: N806
+    process = dev_card.binning_process_
+    names = list(dev_card.features_)
+    bins = {b.name: b for b in dev_card._fitted()}
+
+    def design(frame: pl.DataFrame) -> np.ndarray:
+        pdf = frame.to_pandas()
+        woe = process.transform(pdf, metric="woe", **EMPIRICAL)[names].to_numpy()
+        idx = process.transform(pdf, metric="indices", **EMPIRICAL)[names].to_numpy()
+        dummies = [
+            (idx[:, j][:, None] == np.flatnonzero(bins[f].counts > 0)[None, :]).astype(float)
+            for j, f in enumerate(names)
+        ]
+        return np.hstack([10.0 * woe, *dummies])
+
+    model = LogisticRegression(C=0.03, solver="newton-cholesky", max_iter=100).fit(design(X_train), y_train)
+    np.testing.assert_allclose(dev_card.predict_proba(X_test), model.predict_proba(design(X_test)), rtol=1e-9)
+    assert any(np.any(b.deviation != 0) for b in bins.values())
 
 
 def test_missing_special_and_unknown_values_equal_optbinning(german: CreditDataset, data: Any) -> None:
@@ -163,10 +195,46 @@ def test_json_round_trip_reproduces_scores_exactly(card: Scorecard, data: Any) -
     assert loaded.reasons(X_test[:50]) == card.reasons(X_test[:50])
     assert loaded.table().equals(card.table())
     assert loaded.to_json() == text
+    assert doc["format_version"] == 2
+    assert "deviation" not in doc["features"][0] and doc["families"] == []
     copy = pickle.loads(pickle.dumps(card))  # the fitted object (optbinning's process inside) pickles too
     assert np.array_equal(copy.score(X_test), card.score(X_test))
     with pytest.raises(ValidationError):
         Scorecard.from_json('{"format": "something else"}')
+
+
+def test_deviations_are_one_points_value_per_bin_and_shrink_to_the_woe_model(
+    german: CreditDataset, dev_card: Scorecard, data: Any
+) -> None:
+    X_train, X_test, y_train, _ = data  # noqa: N806
+    card = dev_card
+    np.testing.assert_allclose(card.points(X_test).sum(axis=1), card.score(X_test), atol=1e-9)
+    factor, offset = card.scaling()
+    share = (offset - factor * card.intercept_) / len(card.features_)
+    for b in card._fitted():
+        assert b.deviation is not None and len(b.deviation) == len(b.woe)
+        assert np.all(b.deviation[b.counts == 0] == 0.0)  # empty and unknown bins: WOE points only
+        np.testing.assert_allclose(b.points, -factor * (b.coefficient * b.woe + b.deviation) + share)
+    table = card.table()
+    np.testing.assert_allclose(
+        table["points"].to_numpy(),
+        -factor * (table["coefficient"] * table["woe"] + table["deviation"]).to_numpy() + share,
+    )
+    # a tiny deviation_C shrinks every deviation to ~0: the WOE scorecard with the same C
+    protected = german.protected_columns
+    plain = Scorecard(C=3.0, deviation_C=None, protected=protected).fit(X_train, y_train)
+    tight = Scorecard(C=3.0, deviation_C=1e-9, protected=protected).fit(X_train, y_train)
+    assert max(np.abs(b.deviation).max() for b in tight._fitted() if b.deviation is not None) < 1e-6
+    # (to lbfgs's tolerance: the plain model is fitted with scikit-learn's default solver)
+    np.testing.assert_allclose(tight.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-3)
+    # JSON round trip with deviations; malformed deviations are refused
+    loaded = Scorecard.from_json(card.to_json())
+    assert np.array_equal(loaded.predict_proba(X_test), card.predict_proba(X_test))
+    assert loaded.reasons(X_test[:50]) == card.reasons(X_test[:50])
+    doc = json.loads(card.to_json())
+    doc["features"][0]["deviation"] = doc["features"][0]["deviation"][:-1]
+    with pytest.raises(ValidationError):
+        Scorecard.from_json(json.dumps(doc))
 
 
 def test_reasons_are_the_largest_points_lost(card: Scorecard, data: Any) -> None:
@@ -228,11 +296,15 @@ def test_protected_attributes_are_refused(german: CreditDataset, data: Any, card
         ({"max_correlation": 1.5}, "max_correlation"),
         ({"monotonic_trend": "upwards"}, "monotonic_trend"),
         ({"relax_trend": "yes"}, "relax_trend"),
+        ({"summarise_families": 1}, "summarise_families"),
         ({"trend_overrides": {"DebtRatio": "zigzag"}}, "trend_overrides.DebtRatio"),
         ({"min_bin_size": 0.9}, "min_bin_size"),
         ({"max_n_prebins": 1}, "max_n_prebins"),
         ({"max_n_bins": 0}, "max_n_bins"),
         ({"C": 0.0}, "C"),
+        ({"deviation_C": 0.0}, "deviation_C"),
+        ({"deviation_C": float("inf")}, "deviation_C"),
+        ({"deviation_C": "0.03"}, "deviation_C"),
         ({"features": "duration_in_month"}, "features"),
         ({"features": ["gender"]}, "features"),
         ({"special_codes": {"duration_in_month": []}}, "special_codes.duration_in_month"),
@@ -368,3 +440,81 @@ def test_give_me_some_credit_auc() -> None:
     ).fit(X_train, y_train)
     assert roc_auc_score(y_test, card.predict_proba(X_test)[:, 1]) >= 0.85
     assert "age" not in card.features_
+
+
+def _history(n: int = 6000, seed: int = 5) -> tuple[pl.DataFrame, np.ndarray]:
+    """Six monthly delinquency counts whose *sum* drives the risk, a one-hot family and a noise column."""
+    rng = np.random.default_rng(seed)
+    months = rng.poisson(0.4, size=(n, 6))
+    logit = -2.0 + 0.6 * months.sum(axis=1) - 0.1 * months.sum(axis=1) ** 1.2
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int8)
+    frame = {f"late{k}": months[:, i] for i, k in enumerate((1, 2, 3, 4, 5, 10))}
+    frame |= {f"dummy_{k}": (rng.integers(0, 3, n) == k).astype(np.int64) for k in range(3)}
+    frame["noise"] = rng.normal(size=n)
+    return pl.DataFrame(frame), y
+
+
+HISTORY_CATALOG = {
+    f: {"code": "LATE", "en": "Number of late payments in recent months", "zh_cn": "近几个月逾期还款次数"}
+    for f in (*(f"late{k}" for k in (1, 2, 3, 4, 5, 10)), "noise", "dummy_0", "dummy_1", "dummy_2")
+}
+
+
+def test_column_families_are_found_and_summarised() -> None:
+    from autofin.risk.derived import ColumnFamily, derive, find_families
+
+    X, _ = _history()  # noqa: N806
+    families = find_families(X, X.columns)
+    # numbered by the integer (late10 last), 0/1 dummies are not a family, "noise" has no number
+    assert families == (ColumnFamily("late", ("late1", "late2", "late3", "late4", "late5", "late10")),)
+    frame = pl.DataFrame({"a1": [1, None, -2], "a2": [3, 2, -1], "a3": [0, 5, None]})
+    (fam,) = find_families(frame, frame.columns)
+    assert fam.names() == ("a_max", "a_mean", "a_n_pos", "a_first_minus_last")
+    out = derive(frame, [fam])
+    assert out["a_max"].to_list() == [3.0, 5.0, -1.0]
+    assert out["a_mean"].to_list() == pytest.approx([4 / 3, 3.5, -1.5])
+    assert out["a_n_pos"].to_list() == [2.0, 2.0, 0.0]
+    assert out["a_first_minus_last"].to_list() == [1.0, None, None]
+    with pytest.raises(ValidationError):
+        find_families(out, out.columns)  # a derived name is already a column
+    with pytest.raises(ValidationError):
+        derive(frame.drop("a2"), [fam])
+
+
+def test_scorecard_selects_family_summaries_and_scores_from_raw_columns() -> None:
+    X, y = _history()  # noqa: N806
+    catalog = ReasonCatalog.from_dict(HISTORY_CATALOG)
+    card = Scorecard(reason_catalog=catalog).fit(X, y)
+    derived = [f for f in card.features_ if f.startswith("late_")]
+    assert derived  # the summaries carry the signal of the sum
+    assert [f.stem for f in card.families_] == ["late"]
+    selection = card.selection()
+    assert not any(f.startswith("dummy_") and f.endswith(("_max", "_mean")) for f in selection["feature"])
+    assert {"late_max", "late_mean", "late_n_pos", "late_first_minus_last"} <= set(selection["feature"])
+    assert card.n_features_in_ == X.width
+    # scoring recomputes the summaries from the raw columns; JSON round trip keeps them
+    np.testing.assert_allclose(card.points(X).sum(axis=1), card.score(X), atol=1e-9)
+    loaded = Scorecard.from_json(card.to_json())
+    assert loaded.families_ == card.families_
+    assert np.array_equal(loaded.score(X), card.score(X))
+    assert np.array_equal(loaded.predict_proba(X), card.predict_proba(X))
+    reasons = card.reasons(X[:200])
+    assert loaded.reasons(X[:200]) == reasons
+    assert any(r.code == "LATE" for rs in reasons for r in rs)  # derived features give the family's reason
+    with pytest.raises(ValidationError) as err:
+        card.score(X.drop("late3"))
+    assert err.value.field == "X"
+    plain = Scorecard(summarise_families=False, reason_catalog=catalog).fit(X, y)
+    assert plain.families_ == () and not any(f.startswith("late_") for f in plain.features_)
+
+
+def test_version_1_documents_still_load(card: Scorecard, data: Any) -> None:
+    _, X_test, _, _ = data  # noqa: N806
+    doc = json.loads(card.to_json())
+    doc["format_version"] = 1
+    for key in ("deviation_C", "summarise_families"):
+        del doc["params"][key]
+    del doc["families"]
+    loaded = Scorecard.from_json(json.dumps(doc))
+    assert (loaded.deviation_C, loaded.summarise_families) == (None, False)
+    assert np.array_equal(loaded.score(X_test), card.score(X_test))

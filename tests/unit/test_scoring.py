@@ -291,3 +291,25 @@ def test_registry_round_trip(
     for _, app in apps[:50]:
         a, b = loaded.assess(app), direct.assess(app)
         assert (a.points, a.pd, a.reasons) == (b.points, b.pd, b.reasons)
+
+
+def test_a_scorecard_with_per_bin_deviations_is_refused_not_misscored() -> None:
+    """The single-row path adds coefficient x WOE per bin; a scorecard fitted with ``deviation_C`` adds a
+    per-bin deviation too, so the scorer must refuse it rather than give another PD than the scorecard."""
+    import numpy as np
+    import polars as pl
+
+    from autofin.decision.scoring import ApplicationScorer
+    from autofin.errors import ValidationError
+    from autofin.risk.scorecard import Scorecard
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3_000)
+    y = (rng.random(3_000) < 1 / (1 + np.exp(2 + x))).astype(int)
+    frame = pl.DataFrame(
+        {"bureau_score": 650 + 50 * x, "monthly_income": 10_000 + 1_000 * rng.normal(size=3_000)}
+    )
+    card = Scorecard(deviation_C=0.03).fit(frame, y)
+    with pytest.raises(ValidationError) as err:
+        ApplicationScorer(card, "pd-test:1")
+    assert err.value.field == "scorecard"

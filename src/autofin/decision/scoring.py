@@ -311,6 +311,14 @@ class ApplicationScorer:
         if not isinstance(model, str) or not model:
             raise ValidationError("model", model, "must be the registry reference 'name:version'")
         doc = json.loads(scorecard.to_json())
+        # The single-row path adds coefficient x WOE per bin; it does not derive family summaries or
+        # add per-bin deviations, so a scorecard fitted with either is refused rather than misscored.
+        if doc.get("families") or any(f.get("deviation") for f in doc["features"]):
+            raise ValidationError(
+                "scorecard",
+                model,
+                "the application scorer reads plain WOE scorecards (no deviation_C, no column families)",
+            )
         features = [f["name"] for f in doc["features"]]
         unknown = sorted(set(features) - set(APPLICATION_FEATURES))
         if unknown:
