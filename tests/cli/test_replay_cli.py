@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 import autofin.cli.replay as replay_cli
-from autofin.decision.application import Application
+from decision_support import BureauScorer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "decisions"
@@ -32,40 +31,12 @@ def _root() -> None:
 app.command("replay")(replay_cli.replay_command)
 
 
-@dataclass(frozen=True)
-class _Reason:
-    code: str
-    en: str
-    zh_cn: str
-
-
-@dataclass(frozen=True)
-class _Risk:
-    points: float
-    pd: float
-    reasons: tuple[_Reason, ...]
-    model: str
-
-
-class FakeScorer:
-    """Points from the bureau score alone (600 at 19:1 odds, 50 to double); stands in for the
-    registry's scorecard so the command is tested without training a model."""
-
-    def __init__(self, ref: str = "pd-application:1") -> None:
-        self.model_ref = self.model = ref
-
-    def assess(self, app: Application) -> _Risk:
-        points = 300.0 + 0.5 * float(app.applicant.bureau_score or 550)
-        pd = 1.0 / (1.0 + 19.0 * 2.0 ** ((points - 600.0) / 50.0))
-        return _Risk(points, pd, (_Reason("BUREAU_SCORE", "Credit score", "信用评分"),), self.model_ref)
-
-
 @pytest.fixture(autouse=True)
 def _fake_scorer(monkeypatch: pytest.MonkeyPatch) -> None:
-    def load(models: Path | None, model: str | None) -> FakeScorer:
+    def load(models: Path | None, model: str | None) -> BureauScorer:
         if model is not None:
             replay_cli.parse_model_ref(model)
-        return FakeScorer(model or "pd-application:1")
+        return BureauScorer(model or "pd-application:1")
 
     monkeypatch.setattr(replay_cli, "load_scorer", load)
 
@@ -77,7 +48,7 @@ def _app(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    engine = replay_cli.build_engine(FakeScorer())
+    engine = replay_cli.build_engine(BureauScorer("pd-application:1"))
     return [engine.decide(_app(n)).to_dict() for n in DECIDED]
 
 

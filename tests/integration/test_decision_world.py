@@ -18,30 +18,24 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from autofin.catalog.jurisdictions import check_quote_caps
-from autofin.catalog.quote import quote
 from autofin.data.synth import synthesize
 from autofin.data.world import load_world
-from autofin.decision.affordability import assess
 from autofin.decision.application import (
     Application,
-    to_affordability,
-    to_quote_inputs,
-    to_structure_request,
 )
 from autofin.decision.engine import MAX_REASONS, Decision, DecisionEngine, applied_application
 from autofin.decision.evaluation import Evaluation, catalogue_start, evaluate
-from autofin.decision.menu import CounterOffer, Offer, has_disclosure
+from autofin.decision.menu import CounterOffer, Offer
 from autofin.decision.replay import replay_record
 from autofin.decision.scoring import demo_scorer
 from autofin.decision.synthetic import world_applications, world_outcomes
 from autofin.risk.registry import Registry
+from decision_support import assert_offer_sound
 
 SEED = 20261128
 APPLICANTS = 2_000
@@ -95,36 +89,6 @@ def _all_offers(d: Decision) -> Iterator[tuple[str, Offer]]:
         yield "counter-offer", counter.offer
 
 
-def _assert_offer_sound(engine: DecisionEngine, d: Decision, offer: Offer, start: date) -> None:
-    """Re-check one offer independently of the solver: re-quote it, caps, disclosure, affordability
-    with the engine's limits for the decision's segment, and the policy limits."""
-    app, cat = d.application, engine.catalogue
-    applicant, vehicle = to_quote_inputs(app, segments=d.catalogue_segments)
-    request = offer.structure.request(to_structure_request(app, start_date=start))
-    q = offer.quote
-    again = quote(cat, offer.product_id, vehicle, request, applicant, engine.market)
-    assert again.monthly_payment == q.monthly_payment == offer.payment
-    assert again.amount_financed == q.amount_financed
-    assert q.basis is not None
-    check_quote_caps(cat, q, engine.market, q.basis.quoted_on)  # raises if a cap is broken
-    assert has_disclosure(q)
-    balloon = q.balloon_or_residual if q.balloon_or_residual < q.amount_financed else Decimal(0)
-    a, c = to_affordability(
-        app,
-        amount_financed=q.amount_financed,
-        monthly_payment=q.monthly_payment,
-        term_months=q.term,
-        balloon=balloon,
-        down_payment=q.down_payment,
-    )
-    result = assess(a, c, engine.limits(app.jurisdiction, d.segment or None))
-    assert result.passed, result.codes
-    limits = d.policy.limits
-    assert limits is not None
-    assert q.amount_financed <= limits.max_amount_financed
-    assert q.down_payment >= limits.min_down_payment_ratio * q.price
-
-
 def _applied(engine: DecisionEngine, app: Application, counter: CounterOffer) -> Application:
     """The application as the customer re-submits it with the counter-offer taken (the engine's own)."""
     kind = engine.catalogue.products[counter.offer.product_id].kind
@@ -143,7 +107,7 @@ def test_every_offer_and_counter_offer_is_sound(
     for d in decisions:
         for kind, offer in _all_offers(d):
             try:
-                _assert_offer_sound(engine, d, offer, start)
+                assert_offer_sound(engine, d, offer, start)
             except AssertionError as exc:
                 raise AssertionError(
                     f"{d.application.application_id} {kind} {offer.structure}: {exc}"

@@ -11,7 +11,6 @@ one decision then takes milliseconds).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from autofin.catalog.jurisdictions import check_quote_caps
-from autofin.catalog.quote import quote
-from autofin.decision.affordability import assess
-from autofin.decision.application import Application, to_affordability, to_quote_inputs, to_structure_request
-from autofin.decision.engine import MAX_REASONS, Decision, DecisionEngine, applied_application
-from autofin.decision.menu import CounterOffer, Offer, has_disclosure
+from autofin.decision.application import Application
+from autofin.decision.engine import MAX_REASONS, DecisionEngine, applied_application
+from autofin.decision.menu import CounterOffer
 from autofin.decision.scoring import demo_scorer
 from autofin.risk.registry import Registry
+from decision_support import assert_offer_sound
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "decisions"
 
@@ -39,35 +36,6 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> DecisionEngine:
 def _raw(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
     return data
-
-
-def _assert_offer_sound(engine: DecisionEngine, d: Decision, offer: Offer) -> None:
-    """Re-quote the offer independently; caps, disclosure, affordability, policy limits."""
-    app, cat = d.application, engine.catalogue
-    applicant, vehicle = to_quote_inputs(app, segments=d.catalogue_segments)
-    request = offer.structure.request(to_structure_request(app, start_date=d.start_date))
-    q = offer.quote
-    again = quote(cat, offer.product_id, vehicle, request, applicant, engine.market)
-    assert again.monthly_payment == q.monthly_payment == offer.payment
-    assert again.amount_financed == q.amount_financed
-    assert q.basis is not None
-    check_quote_caps(cat, q, engine.market, q.basis.quoted_on)  # raises if a cap is broken
-    assert has_disclosure(q)
-    balloon = q.balloon_or_residual if q.balloon_or_residual < q.amount_financed else Decimal(0)
-    a, c = to_affordability(
-        app,
-        amount_financed=q.amount_financed,
-        monthly_payment=q.monthly_payment,
-        term_months=q.term,
-        balloon=balloon,
-        down_payment=q.down_payment,
-    )
-    result = assess(a, c, engine.limits(app.jurisdiction, d.segment or None))
-    assert result.passed, result.codes
-    limits = d.policy.limits
-    assert limits is not None
-    assert q.amount_financed <= limits.max_amount_financed
-    assert q.down_payment >= limits.min_down_payment_ratio * q.price
 
 
 def _applied(engine: DecisionEngine, app: Application, counter: CounterOffer) -> Application:
@@ -103,7 +71,7 @@ def test_every_decision_offers_only_sound_structures(
     if d.outcome == "counter_offer":
         assert d.counter_offers or d.offers
     for offer in d.offers + tuple(c.offer for c in d.counter_offers):
-        _assert_offer_sound(engine, d, offer)
+        assert_offer_sound(engine, d, offer)
     if d.outcome == "counter_offer":
         for counter in d.counter_offers:
             again = engine.decide(_applied(engine, d.application, counter))

@@ -9,7 +9,7 @@ application scorecard is exercised in tests/integration/test_decision_world.py.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -30,42 +30,9 @@ from autofin.decision.engine import (
 )
 from autofin.decision.strategy import Strategy, StrategySet
 from autofin.errors import ValidationError
+from decision_support import FACTORS, FakeRisk, FixedScorer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "decisions"
-
-
-@dataclass(frozen=True)
-class _Reason:
-    code: str
-    en: str
-    zh_cn: str
-
-
-@dataclass(frozen=True)
-class _Risk:
-    points: float
-    pd: float
-    reasons: tuple[_Reason, ...]
-    model: str
-
-
-_FACTORS = (
-    _Reason("BUREAU_SCORE", "Credit bureau score too low", "征信评分偏低"),
-    _Reason("DELINQUENCIES_24M", "Delinquent past credit obligations", "过去有逾期记录"),
-    _Reason("INQUIRIES_6M", "Too many recent credit inquiries", "近期查询次数过多"),
-    _Reason("REVOLVING_UTILISATION", "Revolving balances too high", "循环额度使用率过高"),
-    _Reason("TENURE", "Length of employment", "工作年限较短"),
-)
-
-
-class FixedScorer:
-    """A scorer that gives every application the same points (to reach each policy outcome on purpose)."""
-
-    def __init__(self, points: float, pd: float = 0.03, model: str = "pd-test:1") -> None:
-        self.points, self.pd, self.model = points, pd, model
-
-    def assess(self, app: Application) -> _Risk:
-        return _Risk(self.points, self.pd, _FACTORS[:MAX_REASONS], self.model)
 
 
 @cache
@@ -99,7 +66,7 @@ def test_score_decline_gives_key_factors_not_the_cutoff() -> None:
     assert d.outcome == "decline"
     codes = [r.code for r in d.reasons]
     assert "DC_SCORE_BELOW_CUTOFF" not in codes
-    assert codes == [f.code for f in _FACTORS[:MAX_REASONS]]
+    assert codes == [f.code for f in FACTORS[:MAX_REASONS]]
     assert all(r.source == "score" for r in d.reasons)
     assert "DC_SCORE_BELOW_CUTOFF" in d.policy.reason_codes  # the policy's own verdict is in the record
 
@@ -117,7 +84,7 @@ def test_bad_application_raises_before_any_decision() -> None:
     calls: list[Application] = []
 
     class Spy(FixedScorer):
-        def assess(self, app: Application) -> _Risk:
+        def assess(self, app: Application) -> FakeRisk:
             calls.append(app)
             return super().assess(app)
 
@@ -258,17 +225,17 @@ def test_applied_counter_offer_carries_term_down_payment_balloon_and_ownership()
 class _ByLtv(FixedScorer):
     """Points fall with the requested LTV, as the real scorecard's do: more down payment scores better."""
 
-    def assess(self, app: Application) -> _Risk:
+    def assess(self, app: Application) -> FakeRisk:
         ltv = float((app.vehicle.price - (app.down_payment_amount or Decimal(0))) / app.vehicle.price)
-        return _Risk(700.0 - 400.0 * max(ltv - 0.5, 0.0), self.pd, _FACTORS[:MAX_REASONS], self.model)
+        return FakeRisk(700.0 - 400.0 * max(ltv - 0.5, 0.0), self.pd, FACTORS[:MAX_REASONS], self.model)
 
 
 class _ByTerm(FixedScorer):
     """Points fall 40 per year of requested term beyond two: a longer term can fall below the cut-off."""
 
-    def assess(self, app: Application) -> _Risk:
-        return _Risk(
-            650.0 - 40.0 * max(app.wishes.term_months / 12 - 2, 0.0), self.pd, _FACTORS[:1], self.model
+    def assess(self, app: Application) -> FakeRisk:
+        return FakeRisk(
+            650.0 - 40.0 * max(app.wishes.term_months / 12 - 2, 0.0), self.pd, FACTORS[:1], self.model
         )
 
 

@@ -6,13 +6,11 @@ import copy
 import json
 import shutil
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from autofin.decision.application import Application
 from autofin.decision.engine import DecisionEngine
 from autofin.decision.replay import (
     OUTCOMES,
@@ -25,38 +23,11 @@ from autofin.decision.replay import (
     top_offer,
 )
 from autofin.errors import ValidationError
+from decision_support import BureauScorer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "decisions"
 DECIDED = ("approve", "counter_offer", "decline")
-
-
-@dataclass(frozen=True)
-class _Reason:
-    code: str
-    en: str
-    zh_cn: str
-
-
-@dataclass(frozen=True)
-class _Risk:
-    points: float
-    pd: float
-    reasons: tuple[_Reason, ...]
-    model: str
-
-
-class FakeScorer:
-    """A deterministic stand-in for the application scorecard: points from the bureau score alone
-    (600 points at 19:1 odds, 50 points to double them), one reason."""
-
-    def __init__(self, ref: str = "pd-fake:1") -> None:
-        self.model_ref = self.model = ref
-
-    def assess(self, app: Application) -> _Risk:
-        points = 300.0 + 0.5 * float(app.applicant.bureau_score or 550)
-        pd = 1.0 / (1.0 + 19.0 * 2.0 ** ((points - 600.0) / 50.0))
-        return _Risk(points, pd, (_Reason("BUREAU_SCORE", "Credit score", "信用评分"),), self.model_ref)
 
 
 def _app(name: str) -> dict[str, Any]:
@@ -72,7 +43,7 @@ def _on_disk(record: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def engine() -> DecisionEngine:
-    return DecisionEngine.load(FakeScorer())
+    return DecisionEngine.load(BureauScorer())
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +113,7 @@ def test_a_tampered_record_names_the_differing_paths(
 
 
 def test_a_record_of_other_versions_is_refused(records: dict[str, dict[str, Any]]) -> None:
-    other = DecisionEngine.load(FakeScorer("pd-fake:2"))
+    other = DecisionEngine.load(BureauScorer("pd-fake:2"))
     with pytest.raises(ValidationError) as err:
         replay_record(other, records["approve"])
     assert err.value.field == "versions"
@@ -168,7 +139,7 @@ def test_diff_paths_walks_objects_and_lists() -> None:
 def test_raising_the_score_cutoffs_lowers_approvals_and_the_matrix_reconciles(
     engine: DecisionEngine, tmp_path: Path
 ) -> None:
-    candidate = DecisionEngine.load(FakeScorer(), policy_dir=_raise_cutoffs(tmp_path, 100))
+    candidate = DecisionEngine.load(BureauScorer(), policy_dir=_raise_cutoffs(tmp_path, 100))
     assert candidate.stamp.digest != engine.stamp.digest
     apps = [_app(n) for n in (*DECIDED, "bad_currency")]
     diff = compare(apps, engine, candidate)
@@ -204,7 +175,7 @@ def test_raising_the_score_cutoffs_lowers_approvals_and_the_matrix_reconciles(
 def test_same_engines_change_nothing_and_records_stand_in_for_the_baseline(
     engine: DecisionEngine, records: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    candidate = DecisionEngine.load(FakeScorer(), policy_dir=_raise_cutoffs(tmp_path, 0))
+    candidate = DecisionEngine.load(BureauScorer(), policy_dir=_raise_cutoffs(tmp_path, 0))
     diff = compare(list(records.values()), engine, candidate)
     assert diff.baseline_reused == len(records)
     assert diff.n_changed == 0
@@ -238,7 +209,7 @@ def test_expected_loss_is_pd_times_lgd_times_amount_financed(
 
 
 def test_lgd_must_come_from_somewhere(records: dict[str, dict[str, Any]], tmp_path: Path) -> None:
-    bare = DecisionEngine.load(FakeScorer(), assumptions_path=tmp_path / "none.yaml")
+    bare = DecisionEngine.load(BureauScorer(), assumptions_path=tmp_path / "none.yaml")
     assert bare.assumptions is None
     with pytest.raises(ValidationError) as err:
         compare([_app("approve")], bare, bare)

@@ -37,7 +37,7 @@ import polars as pl
 
 from autofin.catalog.models import JurisdictionPack
 from autofin.errors import ValidationError
-from autofin.money import CONTEXT, currency, round_money, to_decimal
+from autofin.money import CONTEXT, Currency, currency, round_money, to_decimal
 
 __all__ = [
     "AffordabilityApplicant",
@@ -491,6 +491,14 @@ def _reason(name: MeasureName, m: Measure, a: AffordabilityApplicant, c: Afforda
     return Reason(code, name, f"{code}: {en}", f"{code}：{zh}")
 
 
+def _income_and_debts(applicant: AffordabilityApplicant, ccy: str) -> tuple[Currency, Decimal, Decimal]:
+    """The currency, and income and debt payments rounded half-up to its minor unit; income must be > 0."""
+    income = round_money(applicant.monthly_income, ccy)
+    if income <= 0:
+        raise ValidationError("applicant.monthly_income", applicant.monthly_income, "must be positive")
+    return currency(ccy), income, round_money(applicant.monthly_debt_payments, ccy)
+
+
 def assess(
     applicant: AffordabilityApplicant, contract: AffordabilityContract, limits: AffordabilityLimits
 ) -> AffordabilityResult:
@@ -500,11 +508,7 @@ def assess(
     limit passes; verdicts compare exactly (no division).
     """
     ccy = limits.currency
-    cur = currency(ccy)
-    income = round_money(applicant.monthly_income, ccy)
-    if income <= 0:
-        raise ValidationError("applicant.monthly_income", applicant.monthly_income, "must be positive")
-    debts = round_money(applicant.monthly_debt_payments, ccy)
+    cur, income, debts = _income_and_debts(applicant, ccy)
     payment = round_money(contract.monthly_payment, ccy)
     financed = round_money(contract.amount_financed, ccy)
     price = round_money(contract.vehicle_price, ccy)
@@ -587,11 +591,7 @@ def payment_caps(applicant: AffordabilityApplicant, limits: AffordabilityLimits)
     """The :class:`PaymentCaps` of ``applicant`` under ``limits``: what :func:`assess` decides about the
     payment, computed once so that many candidate payments can be screened without re-assessing."""
     ccy = limits.currency
-    cur = currency(ccy)
-    income = round_money(applicant.monthly_income, ccy)
-    if income <= 0:
-        raise ValidationError("applicant.monthly_income", applicant.monthly_income, "must be positive")
-    debts = round_money(applicant.monthly_debt_payments, ccy)
+    cur, income, debts = _income_and_debts(applicant, ccy)
 
     def floor(x: Decimal) -> Decimal:
         return x.quantize(cur.quantum, rounding=decimal.ROUND_FLOOR, context=CONTEXT)
