@@ -12,9 +12,12 @@ and works in two passes:
    prunes; a structure whose estimated payment is within :data:`SCREEN_SLACK` of the affordable payment
    goes on to the exact pass rather than being dropped. It is fast because it does each piece of work
    once: amounts in whole minor units (every limit compares exactly), the payment limits as
-   :func:`~autofin.decision.affordability.payment_caps` once per application, ``price_rate`` once per
-   product, term and rate-sheet row (what the lookup depends on within one menu), trace rows without
-   formatting; it decides every structure as calling ``price_rate`` and ``assess`` on it would.
+   :func:`~autofin.decision.affordability.payment_caps` once per application, the rate once per
+   product and rate-sheet row (what the lookup depends on within one menu; read off the row where
+   ``price_rate`` would only add the margin), the services once per product unless priced by term,
+   what a down payment implies (amount financed, product and policy limits) once per product, trace
+   rows without formatting; it decides every structure as calling ``price_rate`` and ``assess`` on it
+   would.
 2. **Exact**: :func:`~autofin.catalog.quote.quote` (schedule, APR / annualised rate, disclosures, caps)
    for the best candidates only, in screen order: first the request as asked, until it passes on one
    product (the screen settles it without a quote only where it fails an exact limit: LTV, policy,
@@ -37,13 +40,14 @@ plain decimals; terms in months. Pure: no I/O. Guide: docs/decisions-menu.md.
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Final, Literal, NamedTuple
 
-from autofin.catalog.models import Catalogue, Product, Range
+from autofin.catalog.models import Catalogue, Product, Range, RateTable
 from autofin.catalog.pricing import price_rate, service_lines
 from autofin.catalog.quote import quote
 from autofin.catalog.quote_types import ApplicantInfo, Market, Quote, StructureRequest, VehicleInfo
@@ -276,12 +280,20 @@ def _new_structure(
 
 
 _object_new: Final = object.__new__
+_tuple_new: Final = tuple.__new__
 _set_stage, _set_product, _set_structure, _set_passed, _set_reasons, _set_message, _set_payment = (
     Tried.__dict__[f.name].__set__ for f in fields(Tried)
 )
 _set_s_product, _set_s_term, _set_s_down, _set_s_balloon = (
     Structure.__dict__[f.name].__set__ for f in fields(Structure)
 )
+
+
+#: What the screen needs about one down payment of a product with given financed services, whatever
+#: the term and balloon: the amount, its working units, its term of the fit penalty, the amount
+#: financed in working units and as a float, the reason codes of the product and policy limits it
+#: fails (``None``: none), and whether it is above the vehicle's affordability LTV limit.
+_Down = tuple[Decimal, int, float, int, float, tuple[str, ...] | None, bool]
 
 
 @dataclass(slots=True)
@@ -298,13 +310,20 @@ class _Plan:
     max_ltv: tuple[int, int]
     #: down payments every term and balloon screens (the product minimum, the grid, the wished one)
     base_downs: frozenset[Decimal]
-    #: each down payment the product allows: (amount, minor units, float distance to the wished one);
-    #: ``None`` for one it does not allow
-    downs: dict[Decimal, tuple[Decimal, int, float] | None] = field(default_factory=dict)
-    #: the rate sheet's LTV bands that can match, by term (see :func:`_bands`)
-    bands: dict[int, tuple[Range | None, ...] | None] = field(default_factory=dict)
-    #: the allowed ones of ``base_downs``, sorted (see :func:`_down_grid`)
-    base_grid: list[tuple[Decimal, int, float]] | None = None
+    #: by financed services, each down payment the product allows (see :data:`_Down`); ``None`` for
+    #: one it does not allow
+    downs: dict[Decimal, dict[Decimal, _Down | None]] = field(default_factory=dict)
+    #: whether the requested services' prices depend on the term (a service priced by term)
+    services_by_term: bool = True
+    #: the rate sheet's LTV bands that can match, by term, and the index in the rate table of the
+    #: row of each (see :func:`_bands`)
+    bands: dict[int, tuple[tuple[Range | None, ...], tuple[int, ...]] | None] = field(default_factory=dict)
+    #: by financed services: the down payments screened whatever the term and balloon
+    #: (``base_downs`` and the smallest ones that meet the product, vehicle and policy LTV limits),
+    #: and the allowed ones sorted (see :func:`_down_grid`)
+    base_grid: dict[Decimal, tuple[frozenset[Decimal], list[_Down]]] = field(default_factory=dict)
+    #: the financed services (or the refusal) by term (by 0 when they do not depend on the term)
+    services: dict[int, Decimal | ValidationError] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +380,9 @@ class _Context:
     #: lender rates (or the refusal) by product, term and rate-sheet row: see :func:`_rate`
     rates: dict[tuple[str, int, int], Decimal | ValidationError] = field(default_factory=dict)
     requests: dict[int, StructureRequest] = field(default_factory=dict)
-    table_rows: dict[str, tuple[tuple[Range, Range | None], ...]] = field(default_factory=dict)
+    #: what does not depend on the product about a down payment: its working units, its share of the
+    #: price (``None`` unless 0 ≤ down < price) and its term of the fit penalty (see :func:`_down_info`)
+    down_shares: dict[Decimal, tuple[int, Decimal | None, float]] = field(default_factory=dict)
     #: the request as asked, by product, and the screen's verdict on each (see :func:`solve_menu`)
     asked: dict[str, Structure] = field(default_factory=dict)
     asked_screen: dict[Structure, Tried | _Candidate] = field(default_factory=dict)
@@ -464,10 +485,6 @@ def _within(r: Range, value: Decimal) -> bool:
     return (r.min is None or value >= r.min) and (r.max is None or value <= r.max)
 
 
-def _down_ok(product: Product, down: Decimal, price: Decimal) -> bool:
-    return ZERO <= down < price and _within(product.down_payment, down / price)
-
-
 def _plan(ctx: _Context, product: Product) -> _Plan:
     app, ccy, scale = ctx.app, ctx.app.currency, ctx.screen.scale
     price = app.vehicle.price
@@ -482,16 +499,18 @@ def _plan(ctx: _Context, product: Product) -> _Plan:
             pct.append(f.pct_of_principal.as_integer_ratio())
     if product.lease is not None and product.lease.type == "closed_end":
         flat += round_money(product.lease.acquisition_fee, ccy)
-    downs = {
-        _down_floor(product, price, ccy),
-        *(round_money(price * s, ccy, Rounding.UP) for s in DOWN_SHARES),
-    }
-    if app.down_payment_amount is not None:
-        downs.add(app.down_payment_amount)
+    sc = ctx.screen
+    downs = {_down_floor(product, price, ccy), *sc.share_downs}
+    if sc.asked_down is not None:
+        downs.add(sc.asked_down)
     if ctx.policy is not None and ctx.policy.min_down_payment_ratio * price > 0:
-        downs.add(_round_up(ctx.policy.min_down_payment_ratio * price, ctx.screen.quantum))
+        downs.add(_round_up(ctx.policy.min_down_payment_ratio * price, sc.quantum))
+    services = ctx.catalogue.services
+    by_term = any(
+        (svc := services.get(sid)) is not None and svc.price.by_term is not None for sid in ctx.base.services
+    )
     return _Plan(product, product.timing == PaymentTiming.ADVANCE, _minor(flat, scale), tuple(pct),
-                 product.max_ltv.as_integer_ratio(), frozenset(downs))  # fmt: skip
+                 product.max_ltv.as_integer_ratio(), frozenset(downs), services_by_term=by_term)  # fmt: skip
 
 
 def _round_up(need: Decimal, quantum: Decimal) -> Decimal:
@@ -510,50 +529,68 @@ class _Candidate(NamedTuple):
 # -- the rate lookup, cached ------------------------------------------------------------------------
 
 
-def _bands(ctx: _Context, plan: _Plan, term: int) -> tuple[Range | None, ...] | None:
+def _bands(ctx: _Context, plan: _Plan, term: int) -> tuple[tuple[Range | None, ...], tuple[int, ...]] | None:
     """The LTV bands of the rate-sheet rows that can give this product's rate at ``term``, in the
-    sheet's order up to the first row without a band (``None``: a fixed rate, whatever the LTV;
-    empty: no row can match, the lookup fails).
+    sheet's order up to the first row without a band, and the index in the table of each row
+    (``None``: a fixed rate, whatever the term and LTV; no bands: no row can match, the lookup fails).
 
     Within one menu everything else :func:`~autofin.catalog.pricing.price_rate` reads is fixed (the
-    score, the vehicle's condition, the day, the market), so its result depends only on the product,
-    the term and *which* of these rows is the first to contain the LTV: that is the cache key.
+    score, the vehicle's condition, the day, the market), so its result depends only on the product
+    and *which* row of the table is the first of these to contain the LTV (for a fixed rate, on the
+    product alone): that is the cache key.
     """
     if term in plan.bands:
         return plan.bands[term]
     src = plan.product.rate
-    out: tuple[Range | None, ...] | None = None
+    out = None
     if src.fixed is None:
-        rows = _table_rows(ctx, src.table or "")
-        bands: list[Range | None] = []
-        at = Decimal(term)
-        for term_range, ltv in rows:
-            if _within(term_range, at):
-                bands.append(ltv)
-                if ltv is None:
-                    break
-        out = tuple(bands)
+        table = ctx.catalogue.rate_tables.get(src.table or "")
+        out = (
+            ((), ())
+            if table is None
+            else _table_bands(table, ctx.applicant.bureau_score, ctx.vehicle.condition, term)
+        )
     plan.bands[term] = out
     return out
 
 
-def _table_rows(ctx: _Context, table_id: str) -> tuple[tuple[Range, Range | None], ...]:
-    """The (term band, LTV band) of each row of a rate table that matches the applicant's score and
-    the vehicle's condition, in the table's order (empty when the lookup cannot succeed)."""
-    rows = ctx.table_rows.get(table_id)
-    if rows is None:
-        table = ctx.catalogue.rate_tables.get(table_id)
-        score = ctx.applicant.bureau_score
-        if table is not None and score is None:
-            score = table.no_score
-        found = []
-        if table is not None and score is not None:
-            at, condition = Decimal(score), ctx.vehicle.condition
-            for row in table.rows:
-                if _within(row.score, at) and (row.condition is None or condition in row.condition):
-                    found.append((row.term, row.ltv))
-        rows = ctx.table_rows[table_id] = tuple(found)
-    return rows
+_TableBands = tuple[tuple[Range | None, ...], tuple[int, ...]]
+#: :func:`_table_bands` by the table's identity, score, condition and term; each entry holds its table
+#: (so that the identity is not reused while it is cached). Cleared when it grows past
+#: :data:`_TABLE_CACHE_SIZE` entries.
+_TABLE_CACHE: Final[dict[tuple[int, int | None, str, int], tuple[RateTable, _TableBands]]] = {}
+_TABLE_CACHE_SIZE: Final = 4096
+
+
+def _table_bands(table: RateTable, bureau_score: int | None, condition: str, term: int) -> _TableBands:
+    """The (LTV band, row index) of the rows of a rate table that match the score (or the table's
+    ``no_score``), the vehicle's condition and the term, in the table's order up to the first row
+    without an LTV band (none when the lookup cannot succeed). Cached across menus: a rate table is
+    immutable."""
+    key = (id(table), bureau_score, condition, term)
+    hit = _TABLE_CACHE.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    score = bureau_score if bureau_score is not None else table.no_score
+    bands: list[Range | None] = []
+    ids: list[int] = []
+    if score is not None:
+        at, at_term = Decimal(score), Decimal(term)
+        for idx, row in enumerate(table.rows):
+            if (
+                _within(row.score, at)
+                and (row.condition is None or condition in row.condition)
+                and _within(row.term, at_term)
+            ):
+                bands.append(row.ltv)
+                ids.append(idx)
+                if row.ltv is None:
+                    break
+    out = (tuple(bands), tuple(ids))
+    if len(_TABLE_CACHE) >= _TABLE_CACHE_SIZE:
+        _TABLE_CACHE.clear()
+    _TABLE_CACHE[key] = (table, out)
+    return out
 
 
 def _rate(ctx: _Context, plan: _Plan, term: int, ltv: Decimal) -> Decimal:
@@ -561,15 +598,19 @@ def _rate(ctx: _Context, plan: _Plan, term: int, ltv: Decimal) -> Decimal:
     that gives it. A refusal is cached with it (it cannot depend on the LTV once a row matched), but
     not when no row matches (the message names the LTV). Raises ``ValidationError``."""
     bands = _bands(ctx, plan, term)
-    band = -1
+    band = -1  # a fixed rate: the same for every term
     if bands is not None:
         band = -2
-        for i, r in enumerate(bands):
+        for r, idx in zip(*bands, strict=True):
             if r is None or _within(r, ltv):
-                band = i
+                band = idx
                 break
-    key = (plan.product.id, term, band)
+    key = (plan.product.id, term if band == -2 else 0, band)
     hit = ctx.rates.get(key)
+    if hit is None and band != -2:
+        hit = _sheet_rate(ctx, plan.product, band)
+        if hit is not None:
+            ctx.rates[key] = hit
     if hit is None:
         request = ctx.requests.get(term)
         if request is None:
@@ -587,11 +628,30 @@ def _rate(ctx: _Context, plan: _Plan, term: int, ltv: Decimal) -> Decimal:
     return hit
 
 
+def _sheet_rate(ctx: _Context, product: Product, row: int) -> Decimal | None:
+    """What :func:`~autofin.catalog.pricing.price_rate` gives a fixed-rate product (``row`` −1) or the
+    rate-table row ``row`` it settles on, when that is a rate: a product that does not float, a table
+    in effect, a rate that is not negative (``None`` otherwise: ask ``price_rate``)."""
+    src = product.rate
+    if product.floating is not None:
+        return None
+    if row == -1:
+        assert src.fixed is not None
+        base = src.fixed
+    else:
+        table = ctx.catalogue.rate_tables.get(src.table or "")
+        if table is None or not table.effective.contains(ctx.day):
+            return None
+        base = table.rows[row].rate
+    rate = base + src.margin
+    return None if rate < 0 else rate
+
+
 def _rate_for_group(ctx: _Context, plan: _Plan, term: int) -> Decimal | ValidationError | None:
     """The rate (or refusal) of every structure of this product and term when it cannot depend on
     the LTV (``None``: it can, look it up per structure)."""
     bands = _bands(ctx, plan, term)
-    if bands is not None and (not bands or bands[0] is not None):
+    if bands is not None and (not bands[0] or bands[0][0] is not None):
         return None
     try:
         return _rate(ctx, plan, term, ONE)  # the LTV is not read
@@ -606,15 +666,22 @@ def _screen_product_term(ctx: _Context, plan: _Plan, term: int, out: list[_Candi
     """Screen every down payment × balloon of one product and term; record each in the trace."""
     app, product = ctx.app, plan.product
     price = app.vehicle.price
-    try:
-        lines = service_lines(
-            ctx.catalogue, product, ctx.vehicle, ctx.applicant, ctx.base, list(ctx.base.services), {}, term,
-            ctx.day,
-        )  # fmt: skip
-    except ValidationError as exc:
-        ctx.tried.append(Tried("screen", product.id, None, False, ("SERVICE_REFUSED",), str(exc)))
+    key = term if plan.services_by_term else 0  # service_lines reads the term only to price by term
+    services = plan.services.get(key)
+    if services is None:
+        try:
+            lines = service_lines(
+                ctx.catalogue, product, ctx.vehicle, ctx.applicant, ctx.base, list(ctx.base.services), {},
+                term, ctx.day,
+            )  # fmt: skip
+        except ValidationError as exc:
+            services = exc
+        else:
+            services = sum((s.price for s in lines if s.financed), ZERO)
+        plan.services[key] = services
+    if isinstance(services, ValidationError):
+        ctx.tried.append(Tried("screen", product.id, None, False, ("SERVICE_REFUSED",), str(services)))
         return
-    services = sum((s.price for s in lines if s.financed), ZERO)
     group_rate = _rate_for_group(ctx, plan, term)
     for balloon_pct in _balloons(product, ctx.app.wishes.balloon_pct):
         if product.lease is not None:
@@ -635,7 +702,7 @@ def _screen_downs(
     balloon_pct: Decimal | None,
     balloon: Decimal,
     services: Decimal,
-    downs: Sequence[tuple[Decimal, int, float]],
+    downs: Sequence[_Down],
     group_rate: Decimal | ValidationError | None,
     asked: Structure | None,
     out: list[_Candidate],
@@ -649,14 +716,13 @@ def _screen_downs(
     every limit compares exactly, and the payment limits are the caps worked out once
     (:class:`_Screen`). ``tests/unit/test_menu.py`` holds it to the per-structure screen.
     """
-    product, pid, sc, policy = plan.product, plan.product.id, ctx.screen, ctx.policy
-    price, price_c, price_f, scale, quantum = sc.price, sc.price_minor, sc.price_f, sc.scale, sc.quantum
-    per_quantum = sc.per_quantum
-    max_amount, min_down, max_financed = sc.max_amount, sc.min_down, sc.max_financed
+    product, pid, sc = plan.product, plan.product.id, ctx.screen
+    price, scale, quantum = sc.price, sc.scale, sc.quantum
     pti, dti, residual, slack = sc.pti, sc.dti, sc.residual, sc.slack_payment
+    caps = [cap for cap in (pti, dti, residual) if cap is not None]
+    lowest_cap = min(caps) if caps else None
     too_old = sc.max_term is not None and term > sc.max_term
-    lp, lq = plan.max_ltv
-    fixed_c, pct_fees, cents = plan.flat_fees + _minor(services, scale), plan.pct_fees, sc.cents
+    cents = sc.cents
     w, wishes, budget = ctx.weights, ctx.app.wishes, sc.budget
     term_fit = w.term * abs(term - wishes.term_months) / 12.0
     wrong_ownership = not _ownership_ok(wishes.ownership, product, balloon_pct)
@@ -677,23 +743,32 @@ def _screen_downs(
     r, v, due = annuity_terms(float(group_rate)) if isinstance(group_rate, Decimal) else (0.0, 0.0, 1.0)
     trace = ctx.tried.append
     ctx.screened += len(downs)  # one trace row each
-    for down, down_c, down_dist in downs:
-        s = _new_structure(pid, term, down, balloon_pct)
-        cash_c = price_c - down_c
-        amount_c = cash_c + fixed_c
-        for p, q in pct_fees:  # round_money(cash × p / q), half-up to the minor unit
-            amount_c += (2 * cash_c * p + q * per_quantum) // (2 * q * per_quantum) * per_quantum
+    new, set_product, set_term, set_down, set_balloon = (
+        _object_new,
+        _set_s_product,
+        _set_s_term,
+        _set_s_down,
+        _set_s_balloon,
+    )
+    set_stage, set_tried_product, set_structure, set_passed, set_reasons, set_message, set_payment = (
+        _set_stage,
+        _set_product,
+        _set_structure,
+        _set_passed,
+        _set_reasons,
+        _set_message,
+        _set_payment,
+    )
+    for down, _down_c, down_fit, amount_c, amount_f, limit_reasons, ltv_high in downs:
+        # _new_structure(pid, term, down, balloon_pct), inline
+        s = new(Structure)
+        set_product(s, pid)
+        set_term(s, term)
+        set_down(s, down)
+        set_balloon(s, balloon_pct)
         t: Tried | None = None
-        over_ltv = amount_c * lq > lp * price_c
-        if (
-            over_ltv
-            or (max_amount is not None and amount_c > max_amount)
-            or (min_down is not None and down_c < min_down)
-        ):
-            reasons = _policy_reasons(policy, Decimal(amount_c) / scale, down, price)
-            if over_ltv:
-                reasons.append("PRODUCT_MAX_LTV")
-            t = _new_tried("screen", pid, s, False, tuple(reasons), "product or policy limit", None)
+        if limit_reasons is not None:
+            t = _new_tried("screen", pid, s, False, limit_reasons, "product or policy limit", None)
         elif group_rate is None:
             try:
                 rate = _rate(ctx, plan, term, Decimal(amount_c) / scale / price)
@@ -704,7 +779,6 @@ def _screen_downs(
         elif refusal is not None:
             t = _new_tried("screen", pid, s, False, ("RATE_REFUSED",), refusal, None)
         if t is None:
-            amount_f = amount_c / scale
             if r == 0.0:
                 pmt = (amount_f - balloon_f) / term
             else:
@@ -717,56 +791,81 @@ def _screen_downs(
             else:
                 payment = Decimal(str(round(max(pmt, 0.0), 2))).quantize(quantum, rounding=ROUND_HALF_UP)
                 pay_c = _minor(payment, scale)
-            # assess(), measure by measure in its order
+            # assess(), measure by measure in its order (none fails below the lowest payment cap)
             codes: tuple[str, ...] = ()
-            if pti is not None and pay_c > pti:
-                codes += ("PTI_HIGH",)
-            if dti is not None and pay_c > dti:
-                codes += ("DTI_HIGH",)
-            if max_financed is not None and amount_c > max_financed:
-                codes += ("LTV_HIGH",)
-            if too_old:
-                codes += ("AGE_AT_MATURITY_HIGH",)
-            if residual is not None and pay_c > residual:
-                codes += ("RESIDUAL_INCOME_LOW",)
+            if (lowest_cap is not None and pay_c > lowest_cap) or ltv_high or too_old:
+                if pti is not None and pay_c > pti:
+                    codes += ("PTI_HIGH",)
+                if dti is not None and pay_c > dti:
+                    codes += ("DTI_HIGH",)
+                if ltv_high:
+                    codes += ("LTV_HIGH",)
+                if too_old:
+                    codes += ("AGE_AT_MATURITY_HIGH",)
+                if residual is not None and pay_c > residual:
+                    codes += ("RESIDUAL_INCOME_LOW",)
             if codes and not (
                 slack is not None and pay_c / scale <= slack and _PAYMENT_CODES.issuperset(codes)
             ):
                 t = _new_tried("screen", pid, s, False, codes, "estimated", payment)
             else:
-                trace(_new_tried("screen", pid, s, True, (), "estimated", payment))
+                # _new_tried("screen", pid, s, True, (), "estimated", payment), inline
+                t = new(Tried)
+                set_stage(t, "screen")
+                set_tried_product(t, pid)
+                set_structure(t, s)
+                set_passed(t, True)
+                set_reasons(t, ())
+                set_message(t, "estimated")
+                set_payment(t, payment)
+                trace(t)
                 # _fit(), term by term in the same order (the same float)
                 fit = 0.0
                 if budget is not None:
                     fit += w.budget * max(pmt / budget - 1.0, 0.0)
                 if with_down:
-                    fit += w.down_payment * down_dist / price_f
+                    fit += down_fit
                 fit += term_fit
                 if wrong_ownership:
                     fit += w.ownership
-                cand = _Candidate(s, product, pmt, fit)
+                cand = _tuple_new(_Candidate, (s, product, pmt, fit))  # _Candidate(s, product, pmt, fit)
                 out.append(cand)
-                if down == asked_at:
+                if asked_at is not None and down == asked_at:
                     ctx.asked_screen[s] = cand
                 continue
         trace(t)
-        if down == asked_at:
+        if asked_at is not None and down == asked_at:
             ctx.asked_screen[s] = t
 
 
-def _down_grid(
-    ctx: _Context, plan: _Plan, term: int, balloon: Decimal, services: Decimal
-) -> list[tuple[Decimal, int, float]]:
+def _down_grid(ctx: _Context, plan: _Plan, term: int, balloon: Decimal, services: Decimal) -> list[_Down]:
     """Down payments to screen: the product's minimum, the wished one, a grid of shares, and the
     smallest ones meeting the payment headroom, the LTV limits and the policy limits (rounded up to
-    :data:`DOWN_STEP`); each with its minor units and its distance to the wished one."""
+    :data:`DOWN_STEP`); each as :data:`_Down`, in increasing order. All but the payment headroom's are
+    the same for every term and balloon: worked out once per product and financed services."""
     sc, product = ctx.screen, plan.product
     price = sc.price
-    needs = [price + services - product.max_ltv * price]
-    if sc.ltv_cap is not None:
-        needs.append(price + services - sc.ltv_cap * price)
-    if ctx.policy is not None:
-        needs.append(price + services - ctx.policy.max_amount_financed)
+    infos = plan.downs.get(services)
+    if infos is None:
+        infos = plan.downs[services] = {}
+    fixed = plan.base_grid.get(services)
+    if fixed is None:
+        ltv_needs = [price + services - product.max_ltv * price]
+        if sc.ltv_cap is not None:
+            ltv_needs.append(price + services - sc.ltv_cap * price)
+        if ctx.policy is not None:
+            ltv_needs.append(price + services - ctx.policy.max_amount_financed)
+        fixed_downs = plan.base_downs.union(_round_up(need, sc.quantum) for need in ltv_needs if need > 0)
+        # The down payments are distinct amounts: ordered as their minor units are.
+        fixed = plan.base_grid[services] = (
+            fixed_downs,
+            sorted(
+                (i for d in fixed_downs if (i := _down_info(ctx, plan, infos, services, d)) is not None),
+                key=_minor_units,
+            ),
+        )
+    fixed_downs, grid = fixed
+    needs: list[Decimal] = []
     if ctx.max_payment is not None and ctx.max_payment > 0:
         # Rate at the product's maximum LTV: an estimate, rounded up below.
         try:
@@ -777,27 +876,61 @@ def _down_grid(
             principal = _principal_for(float(ctx.max_payment) * (1 - SCREEN_SLACK), rate, term,
                                        float(balloon), plan.advance)  # fmt: skip
             needs.append(price + services - Decimal(str(round(principal, 2))))
-    base = plan.base_grid
-    if base is None:
-        base = plan.base_grid = sorted(
-            i for d in plan.base_downs if (i := _down_info(ctx, plan, d)) is not None
-        )
     extra = {_round_up(need, sc.quantum) for need in needs if need > 0}
-    extra.difference_update(plan.base_downs)
+    extra.difference_update(fixed_downs)
     if not extra:
-        return base
-    return sorted(base + [i for d in extra if (i := _down_info(ctx, plan, d)) is not None])
+        return grid
+    grid = grid.copy()
+    for d in extra:
+        if (i := _down_info(ctx, plan, infos, services, d)) is not None:
+            insort(grid, i, key=_minor_units)
+    return grid
 
 
-def _down_info(ctx: _Context, plan: _Plan, down: Decimal) -> tuple[Decimal, int, float] | None:
-    """A down payment, its minor units and its distance to the wished one, if the product allows it."""
-    if down not in plan.downs:
-        sc = ctx.screen
-        ok = _down_ok(plan.product, down, sc.price)
-        plan.downs[down] = (
-            (down, _minor(down, sc.scale), abs(float(down - (sc.asked_down or ZERO)))) if ok else None
+def _minor_units(info: _Down) -> int:
+    return info[1]
+
+
+def _down_info(
+    ctx: _Context, plan: _Plan, infos: dict[Decimal, _Down | None], services: Decimal, down: Decimal
+) -> _Down | None:
+    """What the screen needs about a down payment (:data:`_Down`), if the product allows it; cached in
+    ``infos`` (those of the product with these financed services)."""
+    if down in infos:
+        return infos[down]
+    sc = ctx.screen
+    common = ctx.down_shares.get(down)
+    if common is None:
+        down_dist = abs(float(down - (sc.asked_down or ZERO)))
+        common = ctx.down_shares[down] = (
+            _minor(down, sc.scale),
+            down / sc.price if ZERO <= down < sc.price else None,
+            ctx.weights.down_payment * down_dist / sc.price_f,
         )
-    return plan.downs[down]
+    down_c, share, down_fit = common
+    info: _Down | None = None
+    if share is not None and _within(plan.product.down_payment, share):  # the product allows it
+        scale, per_quantum, price_c = sc.scale, sc.per_quantum, sc.price_minor
+        cash_c = price_c - down_c
+        amount_c = cash_c + plan.flat_fees + _minor(services, scale)
+        for p, q in plan.pct_fees:  # round_money(cash × p / q), half-up to the minor unit
+            amount_c += (2 * cash_c * p + q * per_quantum) // (2 * q * per_quantum) * per_quantum
+        lp, lq = plan.max_ltv
+        over_ltv = amount_c * lq > lp * price_c
+        reasons: tuple[str, ...] | None = None
+        if (
+            over_ltv
+            or (sc.max_amount is not None and amount_c > sc.max_amount)
+            or (sc.min_down is not None and down_c < sc.min_down)
+        ):
+            found = _policy_reasons(ctx.policy, Decimal(amount_c) / scale, down, sc.price)
+            if over_ltv:
+                found.append("PRODUCT_MAX_LTV")
+            reasons = tuple(found)
+        info = (down, down_c, down_fit, amount_c, amount_c / scale,
+                reasons, sc.max_financed is not None and amount_c > sc.max_financed)  # fmt: skip
+    infos[down] = info
+    return info
 
 
 def _exact(ctx: _Context, product: Product, s: Structure, stage: Stage = "exact") -> Offer | Tried:
