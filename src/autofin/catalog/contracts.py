@@ -179,7 +179,8 @@ def quote_loan(
         amortising = [r for r in schedule.rows if r.kind is RowKind.AMORTISING]
         if len(amortising) > 2:
             monthly = amortising[1].instalment
-    total_cost = down + schedule.upfront_fees + cash_services + schedule.total_of_payments
+    # ``disclosure.total_of_payments`` is ``schedule.total_of_payments`` (summed once, in disclose_loan).
+    total_cost = down + schedule.upfront_fees + cash_services + disclosure.total_of_payments
     return c.quote(
         kind="loan",
         lease_type=None,

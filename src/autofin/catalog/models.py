@@ -75,7 +75,10 @@ class Range(_Model):
         return self
 
     def contains(self, value: Decimal | int | float) -> bool:
-        v = Decimal(str(value))
+        # A Decimal or an int compares with the bounds exactly as ``Decimal(str(value))`` does (the
+        # same value), so only other types (floats: by their ``str``) go through the conversion.
+        t = type(value)
+        v = value if t is Decimal or t is int else Decimal(str(value))
         return (self.min is None or v >= self.min) and (self.max is None or v <= self.max)
 
 

@@ -55,6 +55,7 @@ last conditional PD applies.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -332,13 +333,20 @@ def _validate_pd(pd: float | Sequence[float]) -> float | tuple[float, ...]:
     return seq
 
 
+@functools.lru_cache(maxsize=1024)
+def _flat_hazard(pd: float, periods_per_year: int, sign: float) -> float:
+    """``float(_annual_to_monthly(pd, periods_per_year))``, cached (a pure function of two numbers; the
+    sign of ``pd`` is in the key because a cache treats ``0.0`` and ``-0.0`` as one)."""
+    return float(_annual_to_monthly(pd, periods_per_year))
+
+
 def monthly_hazards(pd: float | Sequence[float], months: int, periods_per_year: int = 12) -> FloatArray:
     """Period-by-period default hazards ``h_1 … h_months`` (monthly unless ``periods_per_year`` says
     otherwise; ``months`` then counts periods) from an annual PD or a marginal-PD term structure (see
     the module docstring)."""
     checked = _validate_pd(pd)
     if isinstance(checked, float):
-        return np.full(months, float(_annual_to_monthly(checked, periods_per_year)))
+        return np.full(months, _flat_hazard(checked, periods_per_year, math.copysign(1.0, checked)))
     q = conditional_pds(checked)
     years = np.minimum(np.arange(months) // periods_per_year, len(q) - 1)
     out: FloatArray = _annual_to_monthly(q, periods_per_year)[years]

@@ -13,6 +13,7 @@ Following the QuantLib split (DESIGN.md), a curve is *passed in* to the pricing 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ from autofin.errors import ValidationError
 __all__ = ["Funding", "FundingCurve"]
 
 FloatArray = NDArray[np.float64]
+
+
+@functools.lru_cache(maxsize=256)
+def _grid(tenors: tuple[int, ...], rates: tuple[float, ...]) -> tuple[FloatArray, FloatArray]:
+    """``(tenors, rates)`` as read-only float64 arrays; cached on the (immutable) tuples."""
+    xp = np.asarray(tenors, float)
+    fp = np.asarray(rates, float)
+    xp.setflags(write=False)
+    fp.setflags(write=False)
+    return xp, fp
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,13 @@ class FundingCurve:
 
     def rate(self, months: float | npt.NDArray[np.floating] | npt.NDArray[np.integer]) -> float | FloatArray:
         """The annual decimal rate at ``months`` (a scalar or an array of tenors in months)."""
+        if type(months) is float:
+            # Fast path for one Python float (the cost build-up asks one tenor per offer): the same
+            # checks and the same ``np.interp`` on the same float64 grid, built once per curve.
+            if not math.isfinite(months) or months < 0:
+                raise ValidationError("months", months, "must be finite and 0 or more")
+            xp, fp = _grid(self.tenors_months, self.rates)
+            return float(np.interp(months, xp, fp))
         x = np.asarray(months, dtype=np.float64)
         if not np.all(np.isfinite(x)) or np.any(x < 0):
             raise ValidationError("months", months, "must be finite and 0 or more")
