@@ -56,6 +56,34 @@ def _pct(samples: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def _examples(engine: Any, runs: int) -> list[Row]:
+    """p50 / p99 of the two menu examples (examples/decisions/), decided ``runs`` times each."""
+    rows: list[Row] = []
+    root = Path(__file__).resolve().parents[1] / "examples" / "decisions"
+    for name in ("approve", "counter_offer"):
+        path = root / f"{name}.json"
+        if not path.is_file():  # an installed package without the repository's examples
+            continue
+        app = engine.parse(path.read_text(encoding="utf-8"))
+        for _ in range(5):
+            engine.decide(app)
+        times: list[float] = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            d = engine.decide(app)
+            times.append(time.perf_counter() - t0)
+        assert d.menu is not None
+        screened = len({t.product_id for t in d.menu.tried if t.stage != "eligibility"})
+        p50, p99 = statistics.median(times), _pct(times, 0.99)
+        rows.append(Row("i", f"decide examples/decisions/{name}.json — p50 / p99", "decision",
+                        Timing(p50, min(times)),
+                        f"p99 {p99 * 1e3:.2f} ms; {d.outcome}; {screened} products screened, "
+                        f"{d.menu.screened} structures, {d.menu.exact_quotes} exact quotes; "
+                        f"targets p50 ≤ 5 ms ({'met' if p50 <= 0.005 else 'NOT met'}), p99 ≤ 20 ms "
+                        f"({'met' if p99 <= 0.020 else 'NOT met'})"))  # fmt: skip
+    return rows
+
+
 def bench_decisions(quick: bool) -> list[Row]:
     from autofin.data.synth import synthesize
     from autofin.data.world import load_world
@@ -84,6 +112,7 @@ def bench_decisions(quick: bool) -> list[Row]:
         records: list[dict[str, Any]] = []
         outcomes: dict[str, int] = {}
         products: list[int] = []
+        menus: list[bool] = []
         for a in apps:
             t0 = time.perf_counter()
             d = engine.decide(a, start_date=start)
@@ -91,23 +120,32 @@ def bench_decisions(quick: bool) -> list[Row]:
             for s in STAGES:
                 stages[s].append(d.timings_us[s] / 1e6)
             outcomes[d.outcome] = outcomes.get(d.outcome, 0) + 1
+            menus.append(d.menu is not None)
             if d.menu is not None:
                 products.append(len({t.product_id for t in d.menu.tried if t.stage != "eligibility"}))
             records.append(json.loads(json.dumps(d.to_dict(timings=False))))
-        p50, p99 = statistics.median(total), _pct(total, 0.99)
+        with_menu = [t for t, d in zip(total, menus, strict=True) if d]
         mix = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
         searched = statistics.mean(products) if products else 0.0
         n_products = sum(1 for p in engine.catalogue.products.values() if p.jurisdiction == "CN")
-        rows.append(Row("i", "decide: one application, full menu — p50", "decision", Timing(p50, min(total)),
-                        f"target ≤ 5 ms: {'met' if p50 <= 0.005 else 'NOT met'}; {len(apps):,} world "
-                        f"applications ({mix}); {n_products} CN products in the catalogue, "
-                        f"{searched:.1f} eligible and searched per menu on average"))  # fmt: skip
-        rows.append(Row("i", "decide — p99", "decision", Timing(p99, p99),
-                        f"target ≤ 20 ms: {'met' if p99 <= 0.020 else 'NOT met'}; "
-                        f"mean {statistics.mean(total) * 1e3:.2f} ms"))  # fmt: skip
+        for label, times, note in (
+            ("decide, world applications that reach the menu", with_menu,
+             f"{len(with_menu):,} of {len(apps):,}; {searched:.1f} products eligible and screened per menu "
+             f"(of {n_products} CN products checked)"),
+            ("decide, every world application", total, f"{len(apps):,} applications ({mix})"),
+        ):  # fmt: skip
+            if not times:
+                continue
+            p50, p99 = statistics.median(times), _pct(times, 0.99)
+            rows.append(Row("i", f"{label} — p50", "decision", Timing(p50, min(times)),
+                            f"target ≤ 5 ms: {'met' if p50 <= 0.005 else 'NOT met'}; {note}"))  # fmt: skip
+            rows.append(Row("i", f"{label} — p99", "decision", Timing(p99, p99),
+                            f"target ≤ 20 ms: {'met' if p99 <= 0.020 else 'NOT met'}; "
+                            f"mean {statistics.mean(times) * 1e3:.2f} ms"))  # fmt: skip
         for s in STAGES:
-            rows.append(Row("i", f"  stage {s} (median)", "decision",
+            rows.append(Row("i", f"  stage {s} (median, every application)", "decision",
                             Timing(statistics.median(stages[s]), min(stages[s]))))  # fmt: skip
+        rows += _examples(engine, 30 if quick else 200)
 
         k = min(len(records), 300 if quick else 1_000)
         t0 = time.perf_counter()
