@@ -97,7 +97,8 @@ def run_demo(console: Console) -> None:
     _catalogue_offers(console)
     console.print(
         "\nTry: .venv/bin/autofin contract examples/balloon_loan.json --table  ·  "
-        ".venv/bin/autofin catalog check catalog/  ·  docs: make docs"
+        ".venv/bin/autofin catalog check catalog/  ·  "
+        ".venv/bin/autofin decide examples/decisions/counter_offer.json --table  ·  docs: make docs"
     )
 
 
