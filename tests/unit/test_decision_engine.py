@@ -274,3 +274,28 @@ def test_reuse_takes_the_menu_only_when_its_inputs_are_unchanged() -> None:
     from datetime import date
 
     assert eng.decide(_raw("approve"), reuse=first, start_date=date(2026, 12, 1)).menu is not first.menu
+
+
+def test_a_reused_menu_gives_the_decision_a_fresh_solve_gives(tmp_path: Path) -> None:
+    """Reuse takes the menu as solved, before the counter-offers were re-checked, so a candidate policy
+    that accepts counter-offers the baseline dropped decides exactly as if it had solved the menu."""
+    import shutil
+
+    policy = tmp_path / "policy"
+    shutil.copytree(default_catalogue_dir() / "policy", policy)
+    table = next(policy.glob("score_cutoffs@*.json"))
+    text = table.read_text(encoding="utf-8")
+    for old, new in (('"in_score": ">= 630"', '"in_score": ">= 600"'), ('"[595..630)"', '"[595..600)"')):
+        assert old in text
+        text = text.replace(old, new)
+    table.write_text(text, encoding="utf-8")
+    baseline = DecisionEngine.load(_ByTerm(650.0))
+    candidate = DecisionEngine.load(_ByTerm(650.0), policy_dir=policy)
+    before = baseline.decide(_raw("counter_offer"))
+    assert before.dropped_counter_offers  # 36 months scores 610: referred under the baseline
+    fresh = candidate.decide(_raw("counter_offer"))
+    reused = candidate.decide(_raw("counter_offer"), reuse=before)
+    assert reused.solved_menu is before.solved_menu
+    assert reused.to_dict(timings=False) == fresh.to_dict(timings=False)
+    # The candidate re-checked the counter-offers itself: other verdicts than the baseline's.
+    assert [w for _, w in fresh.dropped_counter_offers] != [w for _, w in before.dropped_counter_offers]

@@ -337,6 +337,9 @@ class Decision:
     menu_limits: AffordabilityLimits | None = field(default=None, repr=False, compare=False)
     menu_pd: float | None = field(default=None, repr=False, compare=False)
     menu_context: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    #: The menu as solved, before counter-offers were re-checked against this decision's policy and
+    #: model: what a reuse takes, so another policy re-checks the same candidates a fresh solve would.
+    solved_menu: Menu | None = field(default=None, repr=False, compare=False)
 
     @property
     def offers(self) -> tuple[Offer, ...]:
@@ -633,7 +636,7 @@ class DecisionEngine:
         if (
             policy.outcome != "decline"
             and reuse is not None
-            and reuse.menu is not None
+            and reuse.solved_menu is not None
             and reuse.application == app
             and reuse.start_date == start_date
             and (segment, cat_segments, limits, policy.limits, pd)
@@ -646,7 +649,7 @@ class DecisionEngine:
             )
             and self._same_menu_inputs(reuse)
         ):
-            menu = reuse.menu
+            menu = reuse.solved_menu
         if policy.outcome != "decline" and menu is None:
             menu = solve_menu(
                 app,
@@ -665,6 +668,7 @@ class DecisionEngine:
             )
         t5 = clock()
 
+        solved = menu
         dropped: tuple[tuple[CounterOffer, str], ...] = ()
         if menu is not None and menu.counter_offers:
             kept, dropped = self._check_counters(app, segment, menu.counter_offers)
@@ -687,6 +691,7 @@ class DecisionEngine:
             menu_limits=limits,
             menu_pd=pd,
             menu_context=self._menu_context,
+            solved_menu=solved,
         )
         t6 = clock()
         marks = (t0, t1, t2, t3, t4, t5, t6)
