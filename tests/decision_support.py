@@ -7,11 +7,15 @@ Importable from any test module because pyproject.toml puts ``tests`` on pytest'
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from autofin.catalog.jurisdictions import check_quote_caps
+from autofin.catalog.loader import default_catalogue_dir
 from autofin.catalog.quote import quote
 from autofin.decision.affordability import assess
 from autofin.decision.application import Application, to_affordability, to_quote_inputs, to_structure_request
@@ -98,3 +102,22 @@ def assert_offer_sound(engine: DecisionEngine, d: Decision, offer: Offer, start:
     assert limits is not None
     assert q.amount_financed <= limits.max_amount_financed
     assert q.down_payment >= limits.min_down_payment_ratio * q.price
+
+
+def shifted_cutoffs(tmp_path: Path, points: int) -> Path:
+    """A copy of the demo policy tables in ``tmp_path/policy`` with every score cut-off moved by
+    ``points`` (a candidate policy for replay and compare tests)."""
+    policy = tmp_path / "policy"
+    shutil.copytree(default_catalogue_dir() / "policy", policy)
+    (path,) = policy.glob("score_cutoffs@*.json")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for node in doc["nodes"]:
+        for rule in node.get("content", {}).get("rules", []):
+            cell = rule.get("in_score", "")
+            if cell.startswith(">= "):
+                rule["in_score"] = f">= {int(cell[3:]) + points}"
+            elif cell.startswith("["):
+                lo, hi = cell[1:-1].split("..")
+                rule["in_score"] = f"[{int(lo) + points}..{int(hi) + points})"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return policy

@@ -4,7 +4,6 @@ the baseline; bad input is one line and a non-zero exit."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 import autofin.cli.replay as replay_cli
-from decision_support import BureauScorer
+from decision_support import BureauScorer, shifted_cutoffs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "decisions"
@@ -63,20 +62,7 @@ def _run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 
 def _raised_policy(tmp_path: Path, points: int = 100) -> str:
-    policy = tmp_path / "policy"
-    shutil.copytree(ROOT / "catalog" / "policy", policy)
-    (path,) = policy.glob("score_cutoffs@*.json")
-    doc = json.loads(path.read_text())
-    for node in doc["nodes"]:
-        for rule in node.get("content", {}).get("rules", []):
-            cell = rule.get("in_score", "")
-            if cell.startswith(">= "):
-                rule["in_score"] = f">= {int(cell[3:]) + points}"
-            elif cell.startswith("["):
-                lo, hi = cell[1:-1].split("..")
-                rule["in_score"] = f"[{int(lo) + points}..{int(hi) + points})"
-    path.write_text(json.dumps(doc, indent=2))
-    return str(policy)
+    return str(shifted_cutoffs(tmp_path, points))
 
 
 def test_check_replays_every_record(records: list[dict[str, Any]], tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from autofin.decision.replay import (
     top_offer,
 )
 from autofin.errors import ValidationError
-from decision_support import BureauScorer
+from decision_support import BureauScorer, shifted_cutoffs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "decisions"
@@ -49,24 +48,6 @@ def engine() -> DecisionEngine:
 @pytest.fixture(scope="module")
 def records(engine: DecisionEngine) -> dict[str, dict[str, Any]]:
     return {name: _on_disk(engine.decide(_app(name)).to_dict()) for name in DECIDED}
-
-
-def _raise_cutoffs(tmp_path: Path, points: int) -> Path:
-    """A copy of the demo policy tables with every score cut-off raised by ``points``."""
-    policy = tmp_path / "policy"
-    shutil.copytree(ROOT / "catalog" / "policy", policy)
-    (path,) = policy.glob("score_cutoffs@*.json")
-    doc = json.loads(path.read_text())
-    for node in doc["nodes"]:
-        for rule in node.get("content", {}).get("rules", []):
-            cell = rule.get("in_score", "")
-            if cell.startswith(">= "):
-                rule["in_score"] = f">= {int(cell[3:]) + points}"
-            elif cell.startswith("["):
-                lo, hi = cell[1:-1].split("..")
-                rule["in_score"] = f"[{int(lo) + points}..{int(hi) + points})"
-    path.write_text(json.dumps(doc, indent=2))
-    return policy
 
 
 # -- replay ------------------------------------------------------------------------------------------
@@ -139,7 +120,7 @@ def test_diff_paths_walks_objects_and_lists() -> None:
 def test_raising_the_score_cutoffs_lowers_approvals_and_the_matrix_reconciles(
     engine: DecisionEngine, tmp_path: Path
 ) -> None:
-    candidate = DecisionEngine.load(BureauScorer(), policy_dir=_raise_cutoffs(tmp_path, 100))
+    candidate = DecisionEngine.load(BureauScorer(), policy_dir=shifted_cutoffs(tmp_path, 100))
     assert candidate.stamp.digest != engine.stamp.digest
     apps = [_app(n) for n in (*DECIDED, "bad_currency")]
     diff = compare(apps, engine, candidate)
@@ -175,7 +156,7 @@ def test_raising_the_score_cutoffs_lowers_approvals_and_the_matrix_reconciles(
 def test_same_engines_change_nothing_and_records_stand_in_for_the_baseline(
     engine: DecisionEngine, records: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    candidate = DecisionEngine.load(BureauScorer(), policy_dir=_raise_cutoffs(tmp_path, 0))
+    candidate = DecisionEngine.load(BureauScorer(), policy_dir=shifted_cutoffs(tmp_path, 0))
     diff = compare(list(records.values()), engine, candidate)
     assert diff.baseline_reused == len(records)
     assert diff.n_changed == 0
