@@ -11,14 +11,18 @@ import json
 import shutil
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from autofin.catalog.jurisdictions import check_quote_caps
 from autofin.catalog.loader import default_catalogue_dir
 from autofin.catalog.quote import quote
 from autofin.decision.affordability import assess
-from autofin.decision.application import Application, to_affordability, to_quote_inputs, to_structure_request
+from autofin.decision.application import (
+    Application,
+    quote_affordability,
+    to_quote_inputs,
+    to_structure_request,
+)
 from autofin.decision.engine import Decision, DecisionEngine
 from autofin.decision.menu import Offer, has_disclosure
 
@@ -87,16 +91,7 @@ def assert_offer_sound(engine: DecisionEngine, d: Decision, offer: Offer, start:
     assert q.basis is not None
     check_quote_caps(cat, q, engine.market, q.basis.quoted_on)  # raises if a cap is broken
     assert has_disclosure(q)
-    balloon = q.balloon_or_residual if q.balloon_or_residual < q.amount_financed else Decimal(0)
-    a, c = to_affordability(
-        app,
-        amount_financed=q.amount_financed,
-        monthly_payment=q.monthly_payment,
-        term_months=q.term,
-        balloon=balloon,
-        down_payment=q.down_payment,
-    )
-    result = assess(a, c, engine.limits(app.jurisdiction, d.segment or None))
+    result = assess(*quote_affordability(app, q), engine.limits(app.jurisdiction, d.segment or None))
     assert result.passed, result.codes
     limits = d.policy.limits
     assert limits is not None

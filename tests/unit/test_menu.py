@@ -22,6 +22,7 @@ from autofin.decision.affordability import AffordabilityLimits, assess, limits_f
 from autofin.decision.application import (
     Application,
     parse_application,
+    quote_affordability,
     to_affordability,
     to_quote_inputs,
     to_structure_request,
@@ -65,10 +66,7 @@ def _assert_offer_sound(app: Application, offer: Offer, policy: PolicyLimits | N
     assert q.basis is not None
     check_quote_caps(cat, q, SAMPLE_MARKET, q.basis.quoted_on)  # raises if a cap is broken
     assert has_disclosure(q)
-    balloon = q.balloon_or_residual if q.balloon_or_residual < q.amount_financed else Decimal(0)
-    a, c = to_affordability(app, amount_financed=q.amount_financed, monthly_payment=q.monthly_payment,
-                            term_months=q.term, balloon=balloon, down_payment=q.down_payment)  # fmt: skip
-    result = assess(a, c, _limits(app))
+    result = assess(*quote_affordability(app, q), _limits(app))
     assert result.passed, result.codes
     assert offer.pti == result.measures["pti"].value
     if policy is not None:

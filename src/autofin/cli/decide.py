@@ -88,8 +88,10 @@ def _rate(offer: dict[str, Any]) -> str:
 
 def print_decision(record: dict[str, Any], lang: str) -> None:
     """A readable summary of a decision record."""
-    t = _LABELS["zh-CN" if lang.lower() == "zh-cn" else "en"]
-    key = "zh-CN" if lang.lower() == "zh-cn" else "en"
+    from autofin.decision.affordability import is_zh_cn
+
+    key = "zh-CN" if is_zh_cn(lang) else "en"
+    t = _LABELS[key]
     console = Console()
     score = record["score"]
     console.print(
@@ -157,10 +159,11 @@ def decide_command(
     ] = None,
 ) -> None:
     """Decide one application: approve, counter-offer, refer or decline, with the offer menu."""
+    from autofin.decision.affordability import is_zh_cn
     from autofin.errors import ValidationError
 
     def action() -> None:
-        if lang.lower() not in ("en", "zh-cn"):
+        if lang.lower() != "en" and not is_zh_cn(lang):
             raise ValidationError("--lang", lang, "must be en or zh-CN")
         data = read_json(source)
         engine = build_engine(models)

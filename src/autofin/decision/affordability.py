@@ -371,6 +371,11 @@ class Measure:
     source: str
 
 
+def is_zh_cn(locale: str) -> bool:
+    """Whether ``locale`` asks for Simplified Chinese (``zh-CN``, ``zh_cn``, any case); else English."""
+    return locale.lower().replace("_", "-") == "zh-cn"
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     """A failed measure's reason code and text (``en``, ``zh_cn``), each beginning with the code."""
@@ -381,7 +386,7 @@ class Reason:
     zh_cn: str
 
     def text(self, locale: str = "en") -> str:
-        return self.zh_cn if locale.lower().replace("_", "-") == "zh-cn" else self.en
+        return self.zh_cn if is_zh_cn(locale) else self.en
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from autofin.catalog.loader import CatalogueExtras
 from autofin.catalog.models import Catalogue, Channel, Condition_, CustomerType, Powertrain, Use, VehicleClass
-from autofin.catalog.quote_types import ApplicantInfo, StructureRequest, VehicleInfo
+from autofin.catalog.quote_types import ApplicantInfo, Quote, StructureRequest, VehicleInfo
 from autofin.data.schemas import REGIONS_CN
 from autofin.decision.affordability import AffordabilityApplicant, AffordabilityContract
 from autofin.errors import ValidationError, from_pydantic
@@ -586,3 +586,18 @@ def to_affordability(
         down_payment=down_payment,
     )
     return applicant, contract
+
+
+def quote_affordability(app: Application, q: Quote) -> tuple[AffordabilityApplicant, AffordabilityContract]:
+    """The affordability inputs of an exact quote on this application: its amount financed, highest
+    regular instalment, term and down payment, and its balloon or residual when that is a final payment
+    below the amount financed (a lease residual above it is not owed by the lessee)."""
+    balloon = q.balloon_or_residual if q.balloon_or_residual < q.amount_financed else Decimal(0)
+    return to_affordability(
+        app,
+        amount_financed=q.amount_financed,
+        monthly_payment=q.monthly_payment,
+        term_months=q.term,
+        balloon=balloon,
+        down_payment=q.down_payment,
+    )

@@ -55,7 +55,7 @@ from autofin.catalog.loader import CatalogueExtras, default_catalogue_dir, load_
 from autofin.catalog.models import Catalogue
 from autofin.catalog.presentation import quote_json
 from autofin.catalog.quote_types import Market
-from autofin.decision.affordability import AffordabilityLimits, limits_for
+from autofin.decision.affordability import AffordabilityLimits, is_zh_cn, limits_for
 from autofin.decision.application import (
     Application,
     parse_application,
@@ -123,7 +123,7 @@ class DecisionReason:
     source: ReasonSource
 
     def text(self, locale: str = "en") -> str:
-        return self.zh_cn if locale.lower().replace("_", "-") == "zh-cn" else self.en
+        return self.zh_cn if is_zh_cn(locale) else self.en
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "source": self.source, "en": self.en, "zh-CN": self.zh_cn}

@@ -59,7 +59,13 @@ from autofin.decision.affordability import (
     assess,
     payment_caps,
 )
-from autofin.decision.application import Application, to_affordability, to_quote_inputs, to_structure_request
+from autofin.decision.application import (
+    Application,
+    quote_affordability,
+    to_affordability,
+    to_quote_inputs,
+    to_structure_request,
+)
 from autofin.decision.policy import PolicyLimits
 from autofin.errors import ValidationError
 from autofin.finance.terms import PaymentTiming
@@ -959,16 +965,7 @@ def _check_exact(ctx: _Context, product: Product, s: Structure, q: Quote, stage:
     reasons = _policy_reasons(ctx.policy, q.amount_financed, q.down_payment, q.price)
     if not has_disclosure(q):
         reasons.append("NO_DISCLOSURE")
-    balloon = q.balloon_or_residual if q.balloon_or_residual < q.amount_financed else ZERO
-    a, c = to_affordability(
-        app,
-        amount_financed=q.amount_financed,
-        monthly_payment=q.monthly_payment,
-        term_months=q.term,
-        balloon=balloon,
-        down_payment=q.down_payment,
-    )
-    result = assess(a, c, ctx.limits)
+    result = assess(*quote_affordability(app, q), ctx.limits)
     reasons.extend(result.codes)
     if reasons:
         text = "; ".join(r.en for r in result.reasons) or "policy or disclosure"
