@@ -16,9 +16,11 @@ machine, most of it training the demo scorecard.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -31,11 +33,11 @@ from autofin.decision.application import (
 from autofin.decision.engine import MAX_REASONS, Decision, DecisionEngine, applied_application
 from autofin.decision.evaluation import Evaluation, catalogue_start, evaluate
 from autofin.decision.menu import CounterOffer, Offer
-from autofin.decision.replay import replay_record
+from autofin.decision.replay import compare, headline_rate, replay_record, top_offer
 from autofin.decision.scoring import demo_scorer
 from autofin.decision.synthetic import world_applications, world_outcomes
 from autofin.risk.registry import Registry
-from decision_support import assert_offer_sound
+from decision_support import assert_offer_sound, shifted_cutoffs
 
 SEED = 20261128
 APPLICANTS = 2_000
@@ -234,3 +236,101 @@ def test_evaluation_refuses_applications_without_outcomes(
         evaluate(engine, applications[:1], empty)
     with pytest.raises(ValidationError, match="columns"):
         evaluate(engine, applications[:1], empty.drop("segment"))
+
+
+# -- batch replay: a candidate decides again from the stored records ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def records(decisions: list[Decision]) -> list[dict[str, Any]]:
+    """The decisions as stored: JSON records read back from disk."""
+    return [json.loads(json.dumps(d.to_dict(timings=False))) for d in decisions]
+
+
+def _candidate(engine: DecisionEngine, tmp: Path, shift: int) -> DecisionEngine:
+    return DecisionEngine.load(
+        engine.scorer, check_known_vehicle=False, policy_dir=shifted_cutoffs(tmp, shift)
+    )
+
+
+def _top(d: Decision) -> tuple[float | None, Decimal, str] | None:
+    if d.outcome not in ("approve", "counter_offer"):
+        return None
+    offer = d.offers[0] if d.offers else d.counter_offers[0].offer
+    rate = offer.quote.headline_rate
+    return (None if rate is None else float(rate.quantize(Decimal("1e-10"))), offer.quote.amount_financed,
+            offer.quote.currency)  # fmt: skip
+
+
+@pytest.mark.parametrize("shift", [-20, 10, 30])
+def test_redeciding_from_records_gives_what_deciding_gives(
+    engine: DecisionEngine,
+    records: list[dict[str, Any]],
+    start: date,
+    tmp_path_factory: pytest.TempPathFactory,
+    shift: int,
+) -> None:
+    """For every stored record, a candidate policy's redecide() — without solving the menu — gives the
+    outcome, reasons, PD and top offer that deciding the application afresh gives; and it stands in for
+    almost every record (the cut-offs move outcomes, not the menus' inputs)."""
+    candidate = _candidate(engine, tmp_path_factory.mktemp(f"shift{shift}"), shift)
+    stood_in = changed = 0
+    for record in records:
+        app = candidate.parse(record["application"])
+        again = candidate.redecide(app, start, record)
+        fresh = candidate.decide(app, start_date=start)
+        changed += fresh.outcome != record["outcome"]
+        if again is None:
+            continue
+        stood_in += 1
+        assert (again.outcome, again.reasons) == (fresh.outcome, fresh.reasons), record["application_id"]
+        assert again.pd == float(fresh.risk.pd) and again.segment == fresh.segment
+        top = None
+        if again.top is not None:
+            q = again.top["quote"] if again.full else again.top
+            rate = headline_rate(again.top) if again.full else again.top["headline_rate"]
+            top = (rate, Decimal(str(q["amount_financed"])), q["currency"])
+        assert top == _top(fresh), record["application_id"]
+    assert changed > 0  # the candidate really decides differently
+    # Only applications the champion declined by policy but the candidate does not (lower cut-offs)
+    # need a fresh menu.
+    assert stood_in >= 0.8 * len(records), (stood_in, len(records))
+
+
+def test_compare_from_records_equals_compare_from_applications(
+    engine: DecisionEngine,
+    records: list[dict[str, Any]],
+    applications: list[tuple[str, Application]],
+    start: date,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The batch path (baseline from the records, candidate redecided) reports exactly what deciding
+    every application with both engines reports, take-up included."""
+    candidate = _candidate(engine, tmp_path_factory.mktemp("cmp"), 10)
+
+    def takeup(record: Mapping[str, Any]) -> float:
+        offer = top_offer(record)
+        rate = None if offer is None else headline_rate(offer)
+        return 0.0 if rate is None else min(1.0, 0.2 + 4.0 * rate)
+
+    fast = compare(records, engine, candidate, takeup=takeup).to_dict()
+    slow = compare([a for _, a in applications], engine, candidate, takeup=takeup, start_date=start).to_dict()
+    assert fast["baseline_reused"] == len(records) and slow["baseline_reused"] == 0
+    assert fast["candidate_redecided"] >= 0.8 * len(records) and slow["candidate_redecided"] == 0
+    for key in ("baseline_reused", "candidate_redecided", "menus_reusable"):
+        fast.pop(key), slow.pop(key)
+    assert fast == slow
+
+
+def test_another_catalogue_is_never_redecided_from_a_record(
+    engine: DecisionEngine, records: list[dict[str, Any]], start: date
+) -> None:
+    """A candidate whose menu would differ (here other menu settings) gets no stand-in menu: redecide
+    answers only after a policy decline or refer, where no menu is needed."""
+    other = DecisionEngine.load(engine.scorer, check_known_vehicle=False, top_n=engine.top_n + 1)
+    assert other.menu_engine_key != engine.menu_engine_key
+    for record in records:
+        app = other.parse(record["application"])
+        again = other.redecide(app, start, record)
+        if again is not None:
+            assert again.outcome in ("decline", "refer") and again.top is None

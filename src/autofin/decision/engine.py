@@ -62,8 +62,8 @@ from autofin.decision.application import (
     to_policy_context,
     to_segment_row,
 )
-from autofin.decision.menu import CounterOffer, Menu, Offer, Tried, solve_menu
-from autofin.decision.policy import PolicyEngine, PolicyResult
+from autofin.decision.menu import CounterOffer, Menu, Offer, Structure, Tried, solve_menu
+from autofin.decision.policy import PolicyEngine, PolicyLimits, PolicyResult
 from autofin.decision.strategy import (
     CodeVersion,
     ModelRef,
@@ -86,10 +86,14 @@ __all__ = [
     "DecisionEngine",
     "DecisionReason",
     "ReasonTexts",
+    "Redecision",
     "Router",
     "Scorer",
     "applied_application",
+    "applied_structure",
     "load_reason_texts",
+    "menu_codes",
+    "menu_key",
 ]
 
 Outcome = Literal["approve", "counter_offer", "refer", "decline"]
@@ -285,6 +289,49 @@ def change_text_zh(field_name: str, asked: object, offered: object, offer: Offer
     return f"改为{got}（{offer.product_id}），而非{was}"
 
 
+def _solved_counter_json(c: CounterOffer) -> dict[str, Any]:
+    """A counter-offer as the menu solved it, before the re-check: its structure and what the re-check
+    and a comparison read of its quote."""
+    q = c.offer.quote
+    return {
+        **_structure_json(c.offer),
+        "amount_financed": str(q.amount_financed),
+        "quoted_down_payment": str(q.down_payment),
+        "price": str(q.price),
+        "headline_rate": _rate(q.headline_rate),
+        "currency": q.currency,
+    }
+
+
+def menu_key(
+    engine_key: str,
+    application: Mapping[str, Any],
+    start_date: date | None,
+    segment: str,
+    catalogue_segments: Sequence[str],
+    limits: AffordabilityLimits,
+    policy_limits: PolicyLimits | None,
+    pd: float | None,
+) -> str:
+    """SHA-256 of every input of one offer menu: the engine-level ones
+    (:attr:`DecisionEngine.menu_engine_key`), the application (:func:`application_json`), the contract
+    start date, the segment and catalogue segments, the affordability limits, the policy limits of the
+    score tier and the PD the ranking uses (exact float). Equal keys ⇔ the same menu."""
+    text = "\x1f".join(
+        (
+            engine_key,
+            _canonical(application),
+            "" if start_date is None else start_date.isoformat(),
+            segment,
+            ",".join(catalogue_segments),
+            repr(limits),
+            repr(policy_limits),
+            repr(pd),
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _plain(value: object) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -340,6 +387,20 @@ class Decision:
     #: The menu as solved, before counter-offers were re-checked against this decision's policy and
     #: model: what a reuse takes, so another policy re-checks the same candidates a fresh solve would.
     solved_menu: Menu | None = field(default=None, repr=False, compare=False)
+    #: :attr:`DecisionEngine.menu_engine_key` of the engine that decided (for :attr:`menu_key`).
+    menu_engine_key: str = field(default="", repr=False, compare=False)
+
+    def menu_key(self, application: Mapping[str, Any] | None = None) -> str | None:
+        """:func:`menu_key` of this decision's menu (``None`` without a menu); ``application``: its
+        :func:`application_json` when the caller already has it."""
+        if self.solved_menu is None or self.menu_limits is None:
+            return None
+        return menu_key(
+            self.menu_engine_key,
+            application_json(self.application) if application is None else application,
+            self.start_date, self.segment, self.catalogue_segments, self.menu_limits,
+            self.policy.limits, self.menu_pd,
+        )  # fmt: skip
 
     @property
     def offers(self) -> tuple[Offer, ...]:
@@ -405,6 +466,17 @@ class Decision:
                 "counter_offers_dropped": [
                     {**_structure_json(c.offer), "why": why} for c, why in self.dropped_counter_offers
                 ],
+                # What a candidate engine needs to decide again without solving the menu (redecide).
+                "menu_key": self.menu_key(out["application"]),
+                "menu_codes": None
+                if self.menu is None
+                else {
+                    "asked": list(menu_codes(self.menu, asked_only=True)),
+                    "all": list(menu_codes(self.menu, asked_only=False)),
+                },
+                "counter_offers_solved": []
+                if self.solved_menu is None
+                else [_solved_counter_json(c) for c in self.solved_menu.counter_offers],
             }
         if timings:
             out["timings_us"] = {k: round(v, 1) for k, v in self.timings_us.items()}
@@ -516,6 +588,24 @@ class DecisionEngine:
         )
         self._agrees: dict[int, tuple[tuple[Any, ...], bool]] = {}
 
+    @cached_property
+    def menu_engine_key(self) -> str:
+        """SHA-256 of what every menu of this engine depends on besides the application: the catalogue's
+        content (not only its version), the market, the pricing assumptions, the menu settings and the
+        code version. Computed once."""
+        assert self.code is not None
+        parts = {
+            "catalogue": hashlib.sha256(self.catalogue.model_dump_json().encode()).hexdigest(),
+            "market": None if self.market is None else self.market.model_dump_json(),
+            "pricing": self.pricing_version,
+            "assumptions": None
+            if self.assumptions is None
+            else hashlib.sha256(repr(self.assumptions).encode()).hexdigest(),
+            "menu": [self.top_n, self.max_counter_offers, COUNTER_SPARE, self.max_exact],
+            "code": self.code.to_dict(),
+        }
+        return hashlib.sha256(_canonical(parts).encode()).hexdigest()
+
     def _same_menu_inputs(self, other: Decision) -> bool:
         """Whether ``other`` was decided by an engine with the same catalogue, market, pricing and menu
         settings (identical objects, or equal ones — compared once per engine)."""
@@ -611,23 +701,13 @@ class DecisionEngine:
         app = self.parse(data)
         t1 = clock()
 
-        labels = self.scheme.assign(to_segment_row(app))
-        segment = str(labels.get("strategy", ""))
-        assigned: list[str] = []
-        for value in labels.values():
-            assigned.extend([value] if isinstance(value, str) else value)
-        cat_segments = tuple(sorted({k for k in assigned if k in self._segment_keys}))
+        labels, segment, cat_segments = self._segment(app)
         t2 = clock()
 
         risk = self.scorer.assess(app)
         t3 = clock()
 
-        requested = app.vehicle.price - (app.down_payment_amount or Decimal(0))
-        policy = self.policy.evaluate(
-            to_policy_context(
-                app, score=round(float(risk.points), 6), segment=segment, amount_financed=requested
-            )
-        )
+        policy = self._policy(app, risk, segment)
         t4 = clock()
 
         menu: Menu | None = None
@@ -692,6 +772,7 @@ class DecisionEngine:
             menu_pd=pd,
             menu_context=self._menu_context,
             solved_menu=solved,
+            menu_engine_key=self.menu_engine_key,
         )
         t6 = clock()
         marks = (t0, t1, t2, t3, t4, t5, t6)
@@ -699,6 +780,83 @@ class DecisionEngine:
         timings["total"] = (t6 - t0) / 1000.0
         object.__setattr__(decision, "timings_us", timings)
         return decision
+
+    def redecide(
+        self, app: Application, start_date: date | None, record: Mapping[str, Any]
+    ) -> Redecision | None:
+        """This engine's outcome for ``app`` when a stored record (:meth:`Decision.to_dict` with its
+        trace) of the same application can stand in for the menu: the segment, score and policy stages
+        run as in :meth:`decide`; after a policy decline or refer the menu is not needed; otherwise the
+        record's menu is taken when its ``menu_key`` equals this engine's (:func:`menu_key`: same
+        application, start date, catalogue content, market, pricing, menu settings, code, segment,
+        limits, policy limits and PD), and its solved counter-offers are re-checked against this
+        engine's model and policy exactly as :meth:`_check_counters` does.
+
+        Returns ``None`` when the record cannot stand in (no trace, another menu): call :meth:`decide`.
+        The outcome and reasons are those :meth:`decide` gives (``tests/integration/test_decision_world.py``).
+        """
+        trace = record.get("trace")
+        if not isinstance(trace, Mapping) or "menu_key" not in trace:
+            return None
+        _, segment, cat_segments = self._segment(app)
+        risk = self.scorer.assess(app)
+        policy = self._policy(app, risk, segment)
+        decided = self._policy_outcome(policy, risk)
+        if decided is not None:
+            return Redecision(decided[0], decided[1], float(risk.pd), segment)
+        key = trace["menu_key"]
+        if key is None:
+            return None
+        pd = float(risk.pd) if self.assumptions is not None else None
+        limits = self.limits(app.jurisdiction, segment or None)
+        mine = menu_key(self.menu_engine_key, application_json(app), start_date, segment, cat_segments,
+                        limits, policy.limits, pd)  # fmt: skip
+        if key != mine:
+            return None
+        kept: list[Mapping[str, Any]] = []
+        for c in trace["counter_offers_solved"]:
+            if len(kept) >= self.max_counter_offers:
+                break
+            balloon = c["balloon_pct"]
+            structure = Structure(
+                c["product"], int(c["term"]), Decimal(c["down_payment"]),
+                None if balloon is None else Decimal(balloon),
+            )  # fmt: skip
+            why = self._counter_verdict(
+                app, segment, structure, self.catalogue.products[structure.product_id].kind,
+                Decimal(c["amount_financed"]), Decimal(c["quoted_down_payment"]), Decimal(c["price"]),
+            )  # fmt: skip
+            if not why:
+                kept.append(c)
+        offers = record.get("offers") or []
+        codes = trace["menu_codes"]
+        outcome, reasons = self._menu_outcome(
+            bool(record["request_passed"]), bool(offers), bool(kept),
+            lambda asked_only: codes["asked" if asked_only else "all"],
+        )  # fmt: skip
+        top: Mapping[str, Any] | None = None
+        if outcome in ("approve", "counter_offer"):
+            top = offers[0] if offers else kept[0]
+        return Redecision(outcome, reasons, float(risk.pd), segment, top, top is not None and bool(offers))
+
+    def _segment(self, app: Application) -> tuple[Mapping[str, str | list[str]], str, tuple[str, ...]]:
+        """The segment stage: the scheme's labels, the catalogue segment (``strategy`` dimension) and the
+        assigned keys that are catalogue segments (sorted)."""
+        labels = self.scheme.assign(to_segment_row(app))
+        segment = str(labels.get("strategy", ""))
+        assigned: list[str] = []
+        for value in labels.values():
+            assigned.extend([value] if isinstance(value, str) else value)
+        return labels, segment, tuple(sorted({k for k in assigned if k in self._segment_keys}))
+
+    def _policy(self, app: Application, risk: Any, segment: str) -> PolicyResult:
+        """The policy stage on the amount requested (price − the wished down payment)."""
+        requested = app.vehicle.price - (app.down_payment_amount or Decimal(0))
+        return self.policy.evaluate(
+            to_policy_context(
+                app, score=round(float(risk.points), 6), segment=segment, amount_financed=requested
+            )
+        )
 
     def _check_counters(
         self, app: Application, segment: str, counters: Sequence[CounterOffer]
@@ -717,34 +875,61 @@ class DecisionEngine:
         for c in counters:
             if len(kept) >= self.max_counter_offers:
                 break
-            new = applied_application(app, c.offer, self.catalogue.products[c.offer.product_id].kind)
-            risk = self.scorer.assess(new)
-            points = round(float(risk.points), 6)
-            requested = new.vehicle.price - (new.down_payment_amount or Decimal(0))
-            verdict = self.policy.evaluate(
-                to_policy_context(new, score=points, segment=segment, amount_financed=requested)
-            )
-            why = ""
-            if verdict.outcome != "approve":
-                codes = ", ".join(verdict.reason_codes) or verdict.outcome
-                why = (
-                    f"once applied the score is {points:.0f} and the policy says {verdict.outcome} ({codes})"
-                )
-            elif (tier := verdict.limits) is not None:
-                q = c.offer.quote
-                if q.amount_financed > tier.max_amount_financed:
-                    why = f"amount financed above the new tier's limit {tier.max_amount_financed}"
-                elif q.down_payment < tier.min_down_payment_ratio * q.price:
-                    why = f"down payment below the new tier's minimum share {tier.min_down_payment_ratio}"
+            q = c.offer.quote
+            why = self._counter_verdict(
+                app, segment, c.offer.structure, self.catalogue.products[c.offer.product_id].kind,
+                q.amount_financed, q.down_payment, q.price,
+            )  # fmt: skip
             if why:
                 dropped.append((c, why))
             else:
                 kept.append(c)
         return tuple(kept), tuple(dropped)
 
+    def _counter_verdict(
+        self,
+        app: Application,
+        segment: str,
+        structure: Structure,
+        kind: str,
+        amount_financed: Decimal,
+        down_payment: Decimal,
+        price: Decimal,
+    ) -> str:
+        """Why one counter-offer (its structure, product kind and quoted amounts) would fail once applied
+        and re-scored; ``""`` when it passes (see :meth:`_check_counters`)."""
+        new = applied_structure(app, structure, kind)
+        risk = self.scorer.assess(new)
+        verdict = self._policy(new, risk, segment)
+        if verdict.outcome != "approve":
+            codes = ", ".join(verdict.reason_codes) or verdict.outcome
+            points = round(float(risk.points), 6)
+            return f"once applied the score is {points:.0f} and the policy says {verdict.outcome} ({codes})"
+        tier = verdict.limits
+        if tier is not None:
+            if amount_financed > tier.max_amount_financed:
+                return f"amount financed above the new tier's limit {tier.max_amount_financed}"
+            if down_payment < tier.min_down_payment_ratio * price:
+                return f"down payment below the new tier's minimum share {tier.min_down_payment_ratio}"
+        return ""
+
     def _outcome(
         self, policy: PolicyResult, risk: Any, menu: Menu | None
     ) -> tuple[Outcome, tuple[DecisionReason, ...]]:
+        decided = self._policy_outcome(policy, risk)
+        if decided is not None:
+            return decided
+        assert menu is not None
+        return self._menu_outcome(
+            menu.request_passed, bool(menu.offers), bool(menu.counter_offers),
+            lambda asked_only: menu_codes(menu, asked_only=asked_only),
+        )  # fmt: skip
+
+    def _policy_outcome(
+        self, policy: PolicyResult, risk: Any
+    ) -> tuple[Outcome, tuple[DecisionReason, ...]] | None:
+        """The outcome when the policy tables decline or refer; ``None`` when they approve (the menu
+        decides)."""
         texts = self.reason_texts
         assert texts is not None
         if policy.outcome == "decline":
@@ -764,35 +949,66 @@ class DecisionEngine:
         if policy.outcome == "refer":
             refer = [texts.reason("policy", r.code, r.text) for r in policy.reasons if r.outcome == "refer"]
             return "refer", _first(refer)
-        assert menu is not None
-        if menu.request_passed and menu.offers:
+        return None
+
+    def _menu_outcome(
+        self,
+        request_passed: bool,
+        has_offers: bool,
+        has_counters: bool,
+        codes: Callable[[bool], Sequence[str]],
+    ) -> tuple[Outcome, tuple[DecisionReason, ...]]:
+        """The outcome when the policy approves: from whether the request as asked passed, whether
+        there are offers and (re-checked) counter-offers, and ``codes(asked_only)`` (:func:`menu_codes`)."""
+        texts = self.reason_texts
+        assert texts is not None
+        if request_passed and has_offers:
             return "approve", ()
-        why = self._menu_reasons(menu, asked_only=True)
+        why = self._code_reasons(codes(True))
         if not why:  # nothing of the wished ownership was eligible, so nothing was asked
             why = (texts.reason("menu", "OWNERSHIP_NOT_OFFERED"),)
-        if menu.counter_offers or menu.offers:
+        if has_counters or has_offers:
             return "counter_offer", why
-        why = self._menu_reasons(menu, asked_only=False)
+        why = self._code_reasons(codes(False))
         if not why:
             why = (texts.reason("menu", "NO_AFFORDABLE_STRUCTURE"),)
         return "decline", why
 
-    def _menu_reasons(self, menu: Menu, *, asked_only: bool) -> tuple[DecisionReason, ...]:
-        """The failure codes of the request as asked (``asked_only``) or of every structure tried, most
-        frequent first (ties in first-seen order), specific codes before generic ones."""
+    def _code_reasons(self, codes: Sequence[str]) -> tuple[DecisionReason, ...]:
         texts = self.reason_texts
         assert texts is not None
-        counts: Counter[str] = Counter()
-        for t in menu.tried:
-            if t.passed or (asked_only and t.stage != "asked"):
-                continue
-            counts.update(dict.fromkeys(t.reasons, 1))
-        order = sorted(counts, key=lambda c: (c in _GENERIC, -counts[c]))
-        if any(c not in _GENERIC for c in order):
-            order = [c for c in order if c not in _GENERIC]  # the generic ones only when nothing else
         afford = texts.codes("affordability")
-        out = [texts.reason("affordability" if c in afford else "menu", c) for c in order]
-        return _first(out)
+        return _first([texts.reason("affordability" if c in afford else "menu", c) for c in codes])
+
+
+def menu_codes(menu: Menu, *, asked_only: bool) -> tuple[str, ...]:
+    """The failure codes of the request as asked (``asked_only``) or of every structure tried, most
+    frequent first (ties in first-seen order), specific codes before generic ones (the generic ones
+    only when nothing else failed); at most :data:`MAX_REASONS`."""
+    counts: Counter[str] = Counter()
+    for t in menu.tried:
+        if t.passed or (asked_only and t.stage != "asked"):
+            continue
+        counts.update(dict.fromkeys(t.reasons, 1))
+    order = sorted(counts, key=lambda c: (c in _GENERIC, -counts[c]))
+    if any(c not in _GENERIC for c in order):
+        order = [c for c in order if c not in _GENERIC]
+    return tuple(order[:MAX_REASONS])
+
+
+@dataclass(frozen=True, slots=True)
+class Redecision:
+    """What :meth:`DecisionEngine.redecide` gives: the outcome and reasons :meth:`DecisionEngine.decide`
+    would give, the PD, the catalogue segment and the top offer — an offer of the record (``full``: as
+    :func:`offer_json` wrote it) or a re-checked solved counter-offer (structure, amount financed,
+    quoted down payment, price, headline rate, currency); ``None`` unless approved."""
+
+    outcome: Outcome
+    reasons: tuple[DecisionReason, ...]
+    pd: float
+    segment: str
+    top: Mapping[str, Any] | None = None
+    full: bool = False
 
 
 def _first(reasons: Sequence[DecisionReason]) -> tuple[DecisionReason, ...]:
@@ -807,7 +1023,11 @@ def applied_application(app: Application, offer: Offer, kind: str) -> Applicatio
     """The application as it is resubmitted when the customer takes a counter-offer: the offer's term,
     down payment and balloon share, and the offer's ownership (``lease`` for a lease, ``balloon`` for a
     loan with a balloon, else ``loan``) unless the customer wished ``any``. Budget and services stay."""
-    s = offer.structure
+    return applied_structure(app, offer.structure, kind)
+
+
+def applied_structure(app: Application, s: Structure, kind: str) -> Application:
+    """:func:`applied_application` from the structure alone (``kind``: the product's kind)."""
     ownership = app.wishes.ownership
     if ownership != "any":
         ownership = "lease" if kind == "lease" else "balloon" if s.balloon_pct else "loan"

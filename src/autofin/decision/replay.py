@@ -309,7 +309,10 @@ class ReplayDiff:
     the first :data:`MAX_CHANGED` applications an engine refused (``side``, ``error``).
     ``baseline_reused``: input records whose stored decision stood in for the baseline (made with the
     baseline's version digest), ``menus_reusable``: freshly decided applications whose menu inputs
-    were the same for both engines (what stage reuse would save). ``notes``: caveats in words.
+    were the same for both engines (what stage reuse would save), ``candidate_redecided``: input records
+    the candidate decided again without solving the menu (:meth:`DecisionEngine.redecide`: a policy
+    decline or refer, or the record's menu had exactly the candidate's inputs). ``notes``: caveats in
+    words.
     """
 
     applications: int
@@ -324,6 +327,7 @@ class ReplayDiff:
     baseline_reused: int
     menus_reusable: int
     notes: tuple[str, ...]
+    candidate_redecided: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (money as strings, rates and shares as numbers)."""
@@ -340,6 +344,7 @@ class ReplayDiff:
             "refused": [dict(r) for r in self.refused],
             "baseline_reused": self.baseline_reused,
             "menus_reusable": self.menus_reusable,
+            "candidate_redecided": self.candidate_redecided,
             "notes": list(self.notes),
         }
 
@@ -459,6 +464,55 @@ def _facts_from_decision(decision: Decision, takeup: TakeupFn | None) -> _Facts:
         if takeup is not None:  # the record (with its quotes) is built only for the take-up model
             facts.p_take = _p_take(takeup, decision.to_dict(trace=False, timings=False))
     return facts
+
+
+def _redecided(
+    engine: DecisionEngine, record: Mapping[str, Any], start: dt.date | None, takeup: TakeupFn | None
+) -> _Facts | None:
+    """The candidate's facts from :meth:`DecisionEngine.redecide` on a stored record, or ``None`` when
+    the record cannot stand in for the candidate's menu (then the caller decides in full). An
+    application the candidate refuses is decided in full too, so the refusal is reported the same way."""
+    try:
+        app = engine.parse(record["application"])
+        again = engine.redecide(app, start, record)
+    except AutofinError:
+        return None
+    if again is None:
+        return None
+    facts = _Facts(outcome=again.outcome, reasons=tuple(r.code for r in again.reasons), pd=round(again.pd, 9))
+    top = again.top
+    if top is None:
+        return facts
+    facts.offered = True
+    if again.full:
+        q = top["quote"]
+        facts.rate = headline_rate(top)
+        facts.amount = Decimal(str(q["amount_financed"]))
+        facts.currency = str(q["currency"])
+    else:
+        facts.rate = None if top["headline_rate"] is None else float(top["headline_rate"])
+        facts.amount = Decimal(str(top["amount_financed"]))
+        facts.currency = str(top["currency"])
+    if takeup is not None:
+        # The take-up model reads a record: the candidate's, with its top offer as the record wrote it.
+        full = top if again.full else _written_counter(record, top)
+        if full is None:
+            return None
+        key = "offers" if again.full else "counter_offers"
+        other = "counter_offers" if again.full else "offers"
+        facts.p_take = _p_take(takeup, {**record, "outcome": again.outcome, "segment": again.segment,
+                                        key: [full], other: []})  # fmt: skip
+    return facts
+
+
+def _written_counter(record: Mapping[str, Any], solved: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The record's full JSON of a solved counter-offer (matched by structure), if the record kept it."""
+    want = {k: solved[k] for k in ("product", "term", "down_payment", "balloon_pct")}
+    for c in record.get("counter_offers") or ():
+        if c.get("structure") == want:
+            found: Mapping[str, Any] = c
+            return found
+    return None
 
 
 def _record_start(record: Mapping[str, Any]) -> dt.date | None:
@@ -609,7 +663,8 @@ def compare(
     ids: list[str] = []
     before: list[_Facts] = []
     after: list[_Facts] = []
-    reused = reusable = 0
+    reused = reusable = redecided = 0
+    redecide = callable(getattr(candidate, "redecide", None))
     for index, item in enumerate(records_or_applications):
         app, record, app_id = _split(item, index)
         ids.append(app_id)
@@ -621,8 +676,12 @@ def compare(
         else:
             bd, error = _decide(baseline, app, None, False, start)
             b = _Facts("invalid", error=error) if bd is None else _facts_from_decision(bd, takeup)
+        fast: _Facts | None = None
         if record is not None and record["version_digest"] == cand_digest:
             c = _facts_from_record(record, takeup)
+        elif record is not None and redecide and (fast := _redecided(candidate, record, start, takeup)):
+            c = fast
+            redecided += 1
         else:
             cd, error = _decide(candidate, app, bd if same_menu_engines else None, hook, start)
             c = _Facts("invalid", error=error) if cd is None else _facts_from_decision(cd, takeup)
@@ -675,6 +734,7 @@ def compare(
         baseline_reused=reused,
         menus_reusable=reusable,
         notes=tuple(notes),
+        candidate_redecided=redecided,
     )
 
 
