@@ -62,7 +62,7 @@ from autofin.decision.application import (
     to_policy_context,
     to_segment_row,
 )
-from autofin.decision.menu import CounterOffer, Menu, Offer, Structure, Tried, solve_menu
+from autofin.decision.menu import CounterOffer, Menu, Offer, Structure, Trace, Tried, solve_menu
 from autofin.decision.policy import PolicyEngine, PolicyLimits, PolicyResult
 from autofin.decision.strategy import (
     CodeVersion,
@@ -986,10 +986,12 @@ def menu_codes(menu: Menu, *, asked_only: bool) -> tuple[str, ...]:
     frequent first (ties in first-seen order), specific codes before generic ones (the generic ones
     only when nothing else failed); at most :data:`MAX_REASONS`."""
     counts: Counter[str] = Counter()
-    for t in menu.tried:
-        if t.passed or (asked_only and t.stage != "asked"):
+    tried = menu.tried
+    rows = tried.verdicts() if isinstance(tried, Trace) else ((t.stage, t.passed, t.reasons) for t in tried)
+    for stage, passed, reasons in rows:
+        if passed or (asked_only and stage != "asked"):
             continue
-        counts.update(dict.fromkeys(t.reasons, 1))
+        counts.update(dict.fromkeys(reasons, 1))
     order = sorted(counts, key=lambda c: (c in _GENERIC, -counts[c]))
     if any(c not in _GENERIC for c in order):
         order = [c for c in order if c not in _GENERIC]

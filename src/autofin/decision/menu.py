@@ -41,11 +41,11 @@ from __future__ import annotations
 
 import math
 from bisect import insort
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal, NamedTuple, overload
 
 from autofin.catalog.models import Catalogue, Product, Range, RateTable
 from autofin.catalog.pricing import price_rate, service_lines
@@ -207,13 +207,13 @@ class CounterOffer:
 @dataclass(frozen=True, slots=True)
 class Menu:
     """The solver's answer: ``offers`` best first, whether the request as asked passed, the
-    ``counter_offers`` (only when it did not), the full ``tried`` trace, how many structures were
-    screened and how many exact quotes were computed."""
+    ``counter_offers`` (only when it did not), the full ``tried`` trace (a :class:`Trace` from
+    :func:`solve_menu`), how many structures were screened and how many exact quotes were computed."""
 
     offers: tuple[Offer, ...]
     request_passed: bool
     counter_offers: tuple[CounterOffer, ...]
-    tried: tuple[Tried, ...]
+    tried: Sequence[Tried]
     screened: int
     exact_quotes: int
 
@@ -283,6 +283,81 @@ def _new_structure(
     _set_s_down(s, down_payment)
     _set_s_balloon(s, balloon_pct)
     return s
+
+
+#: One screen row of the trace as the screen records it: product, term, down payment, balloon share,
+#: passed, reason codes, message and the estimated payment (whole cents as an ``int``, or the amount).
+_ScreenRow = tuple[str, int, Decimal, Decimal | None, bool, tuple[str, ...], str, int | Decimal | None]
+
+
+def _payment(paid: int | Decimal | None) -> Decimal | None:
+    """The payment of a screen row: whole cents (``int``) as an amount with two decimals."""
+    return Decimal(paid).scaleb(-2) if isinstance(paid, int) else paid
+
+
+def _tried_of(row: Tried | _ScreenRow) -> Tried:
+    if type(row) is not tuple:
+        return row  # type: ignore[return-value]
+    pid, term, down, balloon_pct, passed, reasons, message, paid = row
+    structure = _new_structure(pid, term, down, balloon_pct)
+    return _new_tried("screen", pid, structure, passed, reasons, message, _payment(paid))
+
+
+class Trace(Sequence[Tried]):
+    """A menu's trace: every product refused and structure screened or quoted, in order
+    (:class:`Tried`), built on first read. The screen records a few hundred rows per menu as plain
+    tuples, and most decisions never read them before they are stored; :meth:`verdicts` reads what the
+    decision's reasons need without building them."""
+
+    __slots__ = ("_built", "_raw")
+
+    def __init__(self, rows: Sequence[Tried | _ScreenRow] = ()) -> None:
+        self._raw: Sequence[Tried | _ScreenRow] = rows
+        self._built: tuple[Tried, ...] | None = None
+
+    def _items(self) -> tuple[Tried, ...]:
+        if self._built is None:
+            self._built = tuple(map(_tried_of, self._raw))
+            self._raw = ()
+        return self._built
+
+    @overload
+    def __getitem__(self, index: int) -> Tried: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Tried, ...]: ...
+    def __getitem__(self, index: int | slice) -> Tried | tuple[Tried, ...]:
+        return self._items()[index]
+
+    def __len__(self) -> int:
+        return len(self._raw) if self._built is None else len(self._built)
+
+    def __iter__(self) -> Iterator[Tried]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Trace):
+            return self._items() == other._items()
+        if isinstance(other, tuple):
+            return self._items() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._items())
+
+    def __repr__(self) -> str:
+        return f"Trace({len(self)} rows)"
+
+    def verdicts(self) -> Iterator[tuple[Stage, bool, tuple[str, ...]]]:
+        """(stage, passed, reason codes) of every row, in order."""
+        if self._built is not None:
+            for t in self._built:
+                yield t.stage, t.passed, t.reasons
+            return
+        for row in self._raw:
+            if type(row) is tuple:
+                yield "screen", row[4], row[5]
+            else:
+                yield row.stage, row.passed, row.reasons  # type: ignore[union-attr]
 
 
 _object_new: Final = object.__new__
@@ -380,7 +455,7 @@ class _Context:
     screen: _Screen
     assumptions: PricingAssumptions | None
     pd: float | Sequence[float] | None
-    tried: list[Tried] = field(default_factory=list)
+    tried: list[Tried | _ScreenRow] = field(default_factory=list)
     screened: int = 0
     exact: dict[Structure, Offer | Tried] = field(default_factory=dict)
     #: lender rates (or the refusal) by product, term and rate-sheet row: see :func:`_rate`
@@ -756,47 +831,34 @@ def _screen_downs(
         _set_s_down,
         _set_s_balloon,
     )
-    set_stage, set_tried_product, set_structure, set_passed, set_reasons, set_message, set_payment = (
-        _set_stage,
-        _set_product,
-        _set_structure,
-        _set_passed,
-        _set_reasons,
-        _set_message,
-        _set_payment,
-    )
     for down, _down_c, down_fit, amount_c, amount_f, limit_reasons, ltv_high in downs:
-        # _new_structure(pid, term, down, balloon_pct), inline
-        s = new(Structure)
-        set_product(s, pid)
-        set_term(s, term)
-        set_down(s, down)
-        set_balloon(s, balloon_pct)
-        t: Tried | None = None
+        refused: tuple[tuple[str, ...], str, int | Decimal | None] | None = None
         if limit_reasons is not None:
-            t = _new_tried("screen", pid, s, False, limit_reasons, "product or policy limit", None)
+            refused = (limit_reasons, "product or policy limit", None)
         elif group_rate is None:
             try:
                 rate = _rate(ctx, plan, term, Decimal(amount_c) / scale / price)
             except ValidationError as exc:
-                t = _new_tried("screen", pid, s, False, ("RATE_REFUSED",), str(exc), None)
+                refused = (("RATE_REFUSED",), str(exc), None)
             else:
                 r, v, due = annuity_terms(float(rate))
         elif refusal is not None:
-            t = _new_tried("screen", pid, s, False, ("RATE_REFUSED",), refusal, None)
-        if t is None:
+            refused = (("RATE_REFUSED",), refusal, None)
+        if refused is None:
             if r == 0.0:
                 pmt = (amount_f - balloon_f) / term
             else:
                 pmt = (amount_f - balloon_f * v) * r / (1.0 - v) / due
-            # The payment rounded to the cent: round(pmt, 2), the slow way only near a half cent.
+            # The payment rounded to the cent: round(pmt, 2), the slow way only near a half cent. The
+            # trace keeps it as whole cents (an int) on the fast way: see _tried_of.
             y = pmt * 100.0 if pmt > 0.0 else 0.0
             pay_c = round(y)
+            paid: int | Decimal
             if cents and abs(y - pay_c) <= 0.4999:
-                payment = Decimal(pay_c).scaleb(-2)
+                paid = pay_c
             else:
-                payment = Decimal(str(round(max(pmt, 0.0), 2))).quantize(quantum, rounding=ROUND_HALF_UP)
-                pay_c = _minor(payment, scale)
+                paid = Decimal(str(round(max(pmt, 0.0), 2))).quantize(quantum, rounding=ROUND_HALF_UP)
+                pay_c = _minor(paid, scale)
             # assess(), measure by measure in its order (none fails below the lowest payment cap)
             codes: tuple[str, ...] = ()
             if (lowest_cap is not None and pay_c > lowest_cap) or ltv_high or too_old:
@@ -813,18 +875,15 @@ def _screen_downs(
             if codes and not (
                 slack is not None and pay_c / scale <= slack and _PAYMENT_CODES.issuperset(codes)
             ):
-                t = _new_tried("screen", pid, s, False, codes, "estimated", payment)
+                refused = (codes, "estimated", paid)
             else:
-                # _new_tried("screen", pid, s, True, (), "estimated", payment), inline
-                t = new(Tried)
-                set_stage(t, "screen")
-                set_tried_product(t, pid)
-                set_structure(t, s)
-                set_passed(t, True)
-                set_reasons(t, ())
-                set_message(t, "estimated")
-                set_payment(t, payment)
-                trace(t)
+                # _new_structure(pid, term, down, balloon_pct), inline
+                st = new(Structure)
+                set_product(st, pid)
+                set_term(st, term)
+                set_down(st, down)
+                set_balloon(st, balloon_pct)
+                trace(_tuple_new(tuple, (pid, term, down, balloon_pct, True, (), "estimated", paid)))
                 # _fit(), term by term in the same order (the same float)
                 fit = 0.0
                 if budget is not None:
@@ -834,14 +893,19 @@ def _screen_downs(
                 fit += term_fit
                 if wrong_ownership:
                     fit += w.ownership
-                cand = _tuple_new(_Candidate, (s, product, pmt, fit))  # _Candidate(s, product, pmt, fit)
+                cand = _tuple_new(_Candidate, (st, product, pmt, fit))  # _Candidate(st, product, pmt, fit)
                 out.append(cand)
                 if asked_at is not None and down == asked_at:
-                    ctx.asked_screen[s] = cand
+                    ctx.asked_screen[st] = cand
                 continue
-        trace(t)
         if asked_at is not None and down == asked_at:
-            ctx.asked_screen[s] = t
+            # The request as asked: _decide_asked reads its verdict, so it is a Tried from the start.
+            st = _new_structure(pid, term, down, balloon_pct)
+            t = _new_tried("screen", pid, st, False, refused[0], refused[1], _payment(refused[2]))
+            trace(t)
+            ctx.asked_screen[st] = t
+        else:
+            trace(_tuple_new(tuple, (pid, term, down, balloon_pct, False, *refused)))
 
 
 def _down_grid(ctx: _Context, plan: _Plan, term: int, balloon: Decimal, services: Decimal) -> list[_Down]:
@@ -1144,7 +1208,7 @@ def solve_menu(
             seen.add(key)
             counters.append(CounterOffer(result, changes, _distance(ctx, c.product, c.structure)))
     return Menu(
-        tuple(offers[:top_n]), request_passed, tuple(counters), tuple(ctx.tried), screened, len(ctx.exact)
+        tuple(offers[:top_n]), request_passed, tuple(counters), Trace(ctx.tried), screened, len(ctx.exact)
     )
 
 
