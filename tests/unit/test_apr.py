@@ -20,6 +20,7 @@ from autofin.finance.apr import (
     UnitPeriod,
     cn_annualised_rate,
     compute_apr,
+    compute_apr_flows,
     eu_aprc,
     format_rate,
     regz_apr,
@@ -243,3 +244,32 @@ def test_float_path_agrees_with_decimal_path(
     assert abs(float(exact) - fast) < 1e-8
     batch = regz_apr_batch([float(principal)] * 2, [float(payment)] * 2, [n, n], 12, odd_days / 30)
     assert np.all(np.abs(batch - fast) < 1e-10)
+
+
+# --- (date, amount) pairs straight from a schedule ------------------------------------------------
+
+
+def _pairs(flows: list[CashFlow]) -> list[tuple[dt.date, Decimal]]:
+    return [(f.date, f.amount) for f in flows]
+
+
+@pytest.mark.parametrize("method", list(AprMethod))
+def test_compute_apr_flows_is_compute_apr_of_the_cash_flows(method: AprMethod) -> None:
+    adv, pay = _pairs(ADV), _pairs(PAY)
+    assert compute_apr_flows(adv, pay, method) == compute_apr(ADV, PAY, method)
+    shuffled = pay[5:] + pay[:5]
+    assert compute_apr_flows(adv, shuffled, method) == compute_apr(ADV, PAY, method)
+    bad: list[list[tuple[dt.date, Decimal]]] = [
+        [],
+        [(dt.date(2024, 1, 1), Decimal("450")), *pay],  # before the advance
+        [(pay[0][0], Decimal(0)), *pay[1:]],
+        [(pay[0][0], Decimal("NaN")), *pay[1:]],
+    ]
+    for flows in bad:
+        with pytest.raises(ValidationError) as want:
+            compute_apr(ADV, [CashFlow(d, a) for d, a in flows], method)
+        with pytest.raises(ValidationError) as got:
+            compute_apr_flows(adv, flows, method)
+        assert str(got.value) == str(want.value)
+    with pytest.raises(ValidationError):
+        compute_apr_flows(adv, pay, "nope")

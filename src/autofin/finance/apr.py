@@ -57,6 +57,7 @@ __all__ = [
     "UnitPeriod",
     "cn_annualised_rate",
     "compute_apr",
+    "compute_apr_flows",
     "determine_unit_period",
     "eu_aprc",
     "eu_years_between",
@@ -250,6 +251,29 @@ def _validate(
                     f"payments[{k}].date", d, f"must not be before the first advance ({first.isoformat()})"
                 )
     return sorted(clean["advances"], key=by_date), sorted(clean["payments"], key=by_date)
+
+
+def _checked_pairs(
+    advances: Sequence[tuple[datetime.date, Decimal]], payments: Sequence[tuple[datetime.date, Decimal]]
+) -> tuple[list[tuple[datetime.date, Decimal]], list[tuple[datetime.date, Decimal]]] | None:
+    """What :func:`_validate` returns for ``CashFlow(d, a)`` of these ``(date, amount)`` pairs, when it
+    accepts every flow on its fast path (a ``datetime.date``, a finite ``Decimal`` > 0) and no payment
+    is before the first advance; ``None`` otherwise (then :func:`_validate` decides, and says why)."""
+    clean: list[list[tuple[datetime.date, Decimal]]] = []
+    for flows in (advances, payments):
+        if (type(flows) is not list and type(flows) is not tuple) or not flows:
+            return None
+        for pair in flows:
+            if type(pair) is not tuple or len(pair) != 2:
+                return None
+            d, a = pair
+            if type(d) is not datetime.date or type(a) is not Decimal or not a.is_finite() or not a > 0:
+                return None
+        clean.append(list(flows))
+    by_date = operator.itemgetter(0)
+    if min(map(by_date, clean[1])) < min(map(by_date, clean[0])):
+        return None
+    return sorted(clean[0], key=by_date), sorted(clean[1], key=by_date)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -759,6 +783,16 @@ def regz_apr(
         :class:`AprResult` with ``apr`` = rate per unit period × unit periods per year (nominal, (b)(1)).
     """
     adv, pay = _validate(advances, payments)
+    return _regz_apr(adv, pay, unit_period, term_start)
+
+
+def _regz_apr(
+    adv: list[tuple[datetime.date, Decimal]],
+    pay: list[tuple[datetime.date, Decimal]],
+    unit_period: UnitPeriod | None,
+    term_start: datetime.date | None,
+) -> AprResult:
+    """:func:`regz_apr` of flows already checked and sorted (:func:`_validate`)."""
     start = adv[0][0] if term_start is None else term_start
     if not isinstance(start, datetime.date):
         raise ValidationError("term_start", term_start, "must be a datetime.date")
@@ -805,6 +839,15 @@ def cn_annualised_rate(
     the same day of the month this is exactly the monthly IRR; odd dates are the documented choice.
     """
     adv, pay = _validate(advances, payments)
+    return _cn_annualised_rate(adv, pay, term_start)
+
+
+def _cn_annualised_rate(
+    adv: list[tuple[datetime.date, Decimal]],
+    pay: list[tuple[datetime.date, Decimal]],
+    term_start: datetime.date | None,
+) -> AprResult:
+    """:func:`cn_annualised_rate` of flows already checked and sorted (:func:`_validate`)."""
     start = adv[0][0] if term_start is None else term_start
     terms = _general_equation_terms(adv, pay, MONTHLY, start)
     monthly, iterations = _solve_general(terms, "payments")
@@ -881,6 +924,15 @@ def eu_aprc(
     directive requires disclosure to at least one decimal place of a percent (:func:`format_rate`).
     """
     adv, pay = _validate(advances, payments)
+    return _eu_aprc(adv, pay, time_basis)
+
+
+def _eu_aprc(
+    adv: list[tuple[datetime.date, Decimal]],
+    pay: list[tuple[datetime.date, Decimal]],
+    time_basis: EuTimeBasis,
+) -> AprResult:
+    """:func:`eu_aprc` of flows already checked and sorted (:func:`_validate`)."""
     basis = EuTimeBasis(time_basis)
     start = adv[0][0]
     flows = [(1, a, eu_years_between(start, d, basis)) for d, a in adv]
@@ -928,17 +980,42 @@ def compute_apr(
     advances: Sequence[CashFlow], payments: Sequence[CashFlow], method: AprMethod | str
 ) -> AprResult:
     """Dispatch to :func:`regz_apr`, :func:`cn_annualised_rate` or :func:`eu_aprc` by ``method``."""
-    try:
-        chosen = AprMethod(method)
-    except ValueError:
-        raise ValidationError(
-            "method", method, f"must be one of {', '.join(m.value for m in AprMethod)}"
-        ) from None
+    chosen = _method(method)
     if chosen is AprMethod.US_REGZ:
         return regz_apr(advances, payments)
     if chosen is AprMethod.CN_IRR:
         return cn_annualised_rate(advances, payments)
     return eu_aprc(advances, payments)
+
+
+def _method(method: AprMethod | str) -> AprMethod:
+    try:
+        return AprMethod(method)
+    except ValueError:
+        raise ValidationError(
+            "method", method, f"must be one of {', '.join(m.value for m in AprMethod)}"
+        ) from None
+
+
+def compute_apr_flows(
+    advances: Sequence[tuple[datetime.date, Decimal]],
+    payments: Sequence[tuple[datetime.date, Decimal]],
+    method: AprMethod | str,
+) -> AprResult:
+    """:func:`compute_apr` of ``[CashFlow(d, a) for d, a in advances]`` and the same of ``payments``
+    (``(date, amount)`` pairs, as :meth:`~autofin.finance.schedule.Schedule.cash_flows` gives them):
+    the same result, or the same error. Flows that :func:`compute_apr` accepts without a question
+    (:func:`_checked_pairs`) skip building the :class:`CashFlow` objects and checking them again."""
+    chosen = _method(method)
+    checked = _checked_pairs(advances, payments)
+    if checked is None:
+        adv = [CashFlow(d, a) for d, a in advances]
+        return compute_apr(adv, [CashFlow(d, a) for d, a in payments], chosen)
+    if chosen is AprMethod.US_REGZ:
+        return _regz_apr(*checked, None, None)
+    if chosen is AprMethod.CN_IRR:
+        return _cn_annualised_rate(*checked, None)
+    return _eu_aprc(*checked, EuTimeBasis.CALENDAR)
 
 
 # --------------------------------------------------------------------------------------------------

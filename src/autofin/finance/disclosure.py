@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from autofin.finance.apr import AprMethod, AprResult, CashFlow, compute_apr
+from autofin.finance.apr import AprMethod, AprResult, compute_apr_flows
 from autofin.finance.schedule import Schedule
 
 ZERO = Decimal(0)
@@ -55,9 +55,8 @@ def disclose_loan(
 ) -> LoanDisclosure:
     """Compute the disclosure of ``schedule`` with the rates of ``methods`` (all three by default)."""
     advances, payments = schedule.cash_flows()
-    adv = [CashFlow(d, a) for d, a in advances]
-    pay = [CashFlow(d, a) for d, a in payments]
-    rates = {AprMethod(m): compute_apr(adv, pay, m) for m in methods}
+    # ``compute_apr`` of the CashFlow objects of these flows, without building them.
+    rates = {AprMethod(m): compute_apr_flows(advances, payments, m) for m in methods}
     terms = schedule.terms
     finance_charge = sum((a for _, a in payments), ZERO) - schedule.amount_financed
     total = schedule.total_of_payments
