@@ -77,7 +77,10 @@ def test_every_world_applicant_is_a_valid_application(world: Path) -> None:
 
 def test_champion_is_registered_with_its_data(registry: Registry, scorer: ApplicationScorer) -> None:
     meta = registry.meta(DEMO_MODEL_NAME, "champion")
-    assert scorer.model == f"{DEMO_MODEL_NAME}:{meta.version}"
+    assert meta.model_sha256 is not None
+    # The reference carries the artefact's content: a model registered elsewhere under the same
+    # number gets another stamp.
+    assert scorer.model == f"{DEMO_MODEL_NAME}:{meta.version}@{meta.model_sha256[:16]}"
     assert meta.features == scorer.features
     assert meta.data["seed"] == DEMO_SEED and meta.data["applicants"] == DEMO_APPLICANTS
     assert len(meta.training_data_sha256) == 64

@@ -286,7 +286,8 @@ def test_registry_round_trip(
     v = reg.register("pd-application", card, meta)
     reg.promote("pd-application", v)
     loaded = ApplicationScorer.from_registry(reg, "pd-application")
-    assert loaded.model == f"pd-application:{v}"
+    sha = reg.meta("pd-application", v).model_sha256
+    assert sha is not None and loaded.model == f"pd-application:{v}@{sha[:16]}"
     direct = ApplicationScorer(card, "x:1")
     for _, app in apps[:50]:
         a, b = loaded.assess(app), direct.assess(app)

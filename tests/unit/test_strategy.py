@@ -106,6 +106,18 @@ def test_model_ref_validates() -> None:
         ModelRef("pd", 0)
 
 
+def test_model_ref_can_pin_the_artefact_content() -> None:
+    ref = ModelRef.parse("pd:3@0123456789abcdef")
+    assert ref == ModelRef("pd", 3, "0123456789abcdef") and str(ref) == "pd:3@0123456789abcdef"
+    for bad in ("pd:3@", "pd:3@0123", "pd:3@0123456789ABCDEF", "pd@0123456789abcdef"):
+        with pytest.raises(ValidationError):
+            ModelRef.parse(bad)
+    # A reference without content names any artefact of that name and version; with content, only one.
+    assert ModelRef("pd", 3).pins(ref) and ref.pins(ref)
+    assert not ref.pins(ModelRef("pd", 3, "fedcba9876543210")) and not ref.pins(ModelRef("pd", 3))
+    assert not ModelRef("pd", 2).pins(ref)
+
+
 def test_shares_must_sum_to_one_with_a_clear_error() -> None:
     with pytest.raises(ValidationError) as info:
         _set({"champ": "0.9", "ch1": "0.2"})

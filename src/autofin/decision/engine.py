@@ -555,9 +555,17 @@ class DecisionEngine:
         )
         if self.strategy is not None:
             self.strategy.verify_policy(self.policy.versions)
+            if not self.strategy.risk_model.pins(loaded.risk_model):
+                raise ValidationError(
+                    "strategy.risk_model",
+                    str(loaded.risk_model),
+                    f"strategy {self.strategy.name!r} pins {self.strategy.risk_model}, "
+                    f"loaded {loaded.risk_model}",
+                )
+            # The stamp names the model as loaded: with its content digest, pinned or not.
+            self.strategy = replace(self.strategy, risk_model=loaded.risk_model)
             for name, pinned, got in (
                 ("catalogue_version", self.strategy.catalogue_version, loaded.catalogue_version),
-                ("risk_model", str(self.strategy.risk_model), str(loaded.risk_model)),
                 ("pricing_version", self.strategy.pricing_version, loaded.pricing_version),
                 (
                     "segment_scheme_version",

@@ -7,7 +7,8 @@ vehicle, the wishes and the platform's bureau block - turned into :data:`APPLICA
 (optimal monotonic WOE bins, logistic regression, points on the default scale: 600 points at 19:1
 good:bad odds, 50 points to double the odds - the scale the policy tables' cut-offs expect).
 
-* :class:`ApplicationScorer` wraps a fitted scorecard and its registry reference (``"name:version"``).
+* :class:`ApplicationScorer` wraps a fitted scorecard and its registry reference (``"name:version"``,
+  with ``@`` and 16 hex digits of the artefact's SHA-256 when it comes from the registry).
   :meth:`ApplicationScorer.assess` scores one application in pure Python from lookup tables compiled
   once from the scorecard's own published bins (:meth:`Scorecard.to_json`): no polars frame per call.
   :meth:`ApplicationScorer.assess_frame` scores a frame with the scorecard's vectorised path; a test
@@ -352,7 +353,10 @@ class ApplicationScorer:
         meta = registry.meta(name, version)
         if meta.kind != "scorecard":
             raise ValidationError("kind", meta.kind, f"{name}:{meta.version} must be a scorecard")
-        return cls(registry.load(name, meta.version or version), f"{name}:{meta.version}")
+        ref = f"{name}:{meta.version}"
+        if meta.model_sha256 is not None:  # the artefact's content, so the stamp tells models apart
+            ref = f"{ref}@{meta.model_sha256[:16]}"
+        return cls(registry.load(name, meta.version or version), ref)
 
     @property
     def scorecard(self) -> Scorecard:

@@ -65,6 +65,7 @@ STAMP_SCHEMA: Final = 1
 
 _NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SHA256: Final = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_16: Final = re.compile(r"^[0-9a-f]{16}$")
 _COMMIT: Final = re.compile(r"^[0-9a-f]{7,64}$")
 #: Buckets are the first 64 bits of the SHA-256, i.e. integers in ``[0, 2**64)``.
 _SPACE: Final = 1 << 64
@@ -104,26 +105,46 @@ def _share(field_name: str, value: object) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class ModelRef:
-    """A model in the registry (:mod:`autofin.risk.registry`): its name and integer version (1, 2, …)."""
+    """A model in the registry (:mod:`autofin.risk.registry`): its name, integer version (1, 2, …) and,
+    when known, ``sha256``: the first 16 hex digits of the SHA-256 of its artefact (the registry's
+    ``model_sha256``), so that two different models registered under the same number never share a
+    reference. Written ``name:version`` or ``name:version@sha256``."""
 
     name: str
     version: int
+    sha256: str | None = None
 
     def __post_init__(self) -> None:
         _name("risk_model.name", self.name)
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
             raise ValidationError("risk_model.version", self.version, "must be an integer version >= 1")
+        if self.sha256 is not None and not (isinstance(self.sha256, str) and _SHA256_16.match(self.sha256)):
+            raise ValidationError("risk_model.sha256", self.sha256, "must be 16 lower-case hex digits")
 
     def __str__(self) -> str:
-        return f"{self.name}:{self.version}"
+        ref = f"{self.name}:{self.version}"
+        return ref if self.sha256 is None else f"{ref}@{self.sha256}"
 
     @classmethod
     def parse(cls, text: str) -> ModelRef:
-        """``"pd-scorecard:3"`` → ``ModelRef("pd-scorecard", 3)`` (the registry's ``name:version`` form)."""
-        name, sep, version = str(text).rpartition(":")
-        if not sep or not version.isdigit():
-            raise ValidationError("risk_model", text, "must be 'name:version', e.g. 'pd-scorecard:3'")
-        return cls(name, int(version))
+        """``"pd-scorecard:3"`` → ``ModelRef("pd-scorecard", 3)``; ``"pd-scorecard:3@0123456789abcdef"``
+        also pins the artefact's content."""
+        ref, at, sha = str(text).partition("@")
+        name, sep, version = ref.rpartition(":")
+        if not sep or not version.isdigit() or (at and not sha):
+            raise ValidationError(
+                "risk_model", text, "must be 'name:version' or 'name:version@sha256', e.g. 'pd-scorecard:3'"
+            )
+        return cls(name, int(version), sha or None)
+
+    def pins(self, other: ModelRef) -> bool:
+        """Whether ``other`` is the model this reference names: the same name and version, and the same
+        content when this reference gives one."""
+        return (
+            self.name == other.name
+            and self.version == other.version
+            and (self.sha256 is None or self.sha256 == other.sha256)
+        )
 
 
 @dataclass(frozen=True, slots=True)
