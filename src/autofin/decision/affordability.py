@@ -14,8 +14,9 @@ The measures (docs/decisions-affordability.md explains each one, its limit and i
 Limits are data: the ``affordability:`` block of a jurisdiction pack (``catalog/jurisdictions/``),
 with overrides by segment (``no_file``, ``thin_file``, …) — :func:`limits_for`. :func:`assess`
 returns each measure with its limit and verdict, a reason code with English and Chinese text for
-every failure, and the :class:`Headroom` a counter-offer solver needs. :func:`assess_frame` does the
-same for many applications at once over a polars frame (replay), and agrees with :func:`assess`.
+every failure, and the :class:`Headroom` a counter-offer solver needs; :class:`Assessor` does the
+same for many contracts of one applicant. :func:`assess_frame` does the same for many applications
+at once over a polars frame (replay), and agrees with :func:`assess`.
 
 Units and numbers: money is ``Decimal`` in major units of the limits' currency, rounded half-up to
 its minor unit on the way in; ratios are ``Decimal`` decimals (``0.50`` = 50 %) in the scalar path and
@@ -44,6 +45,7 @@ __all__ = [
     "AffordabilityContract",
     "AffordabilityLimits",
     "AffordabilityResult",
+    "Assessor",
     "Headroom",
     "LtvLimit",
     "Measure",
@@ -510,31 +512,100 @@ def assess(
     """Assess ``contract`` for ``applicant`` against ``limits`` (see the module docstring).
 
     Amounts are rounded half-up to the limits' currency's minor unit first. A measure without a
-    limit passes; verdicts compare exactly (no division).
+    limit passes; verdicts compare exactly (no division). :class:`Assessor` assesses many contracts
+    of one applicant.
     """
-    ccy = limits.currency
-    cur, income, debts = _income_and_debts(applicant, ccy)
-    payment = round_money(contract.monthly_payment, ccy)
-    financed = round_money(contract.amount_financed, ccy)
-    price = round_money(contract.vehicle_price, ccy)
+    return _assess(_prepare(applicant, limits), applicant, contract, limits)
+
+
+class Assessor:
+    """:func:`assess` for one applicant and set of limits, and any number of contracts: what does not
+    depend on the contract (income and debts rounded, the living-cost allowance, the payment and term
+    headroom) is worked out once. ``Assessor(applicant, limits)(contract)`` equals
+    ``assess(applicant, contract, limits)``; it raises as :func:`assess` would for this applicant when
+    it is made."""
+
+    __slots__ = ("_applicant", "_limits", "_prepared")
+
+    def __init__(self, applicant: AffordabilityApplicant, limits: AffordabilityLimits) -> None:
+        self._applicant = applicant
+        self._limits = limits
+        self._prepared = _prepare(applicant, limits)
+
+    def __call__(self, contract: AffordabilityContract) -> AffordabilityResult:
+        return _assess(self._prepared, self._applicant, contract, self._limits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What :func:`assess` works out about the applicant under the limits, whatever the contract."""
+
+    cur: Currency
+    income: Decimal
+    debts: Decimal
+    living: Decimal | None
+    allowance: Decimal
+    pti_bound: Decimal | None  # max_pti × income
+    dti_bound: Decimal | None  # max_dti × income
+    max_payment: Decimal | None
+    max_term: int | None
+
+
+def _prepare(applicant: AffordabilityApplicant, limits: AffordabilityLimits) -> _Prepared:
+    cur, income, debts = _income_and_debts(applicant, limits.currency)
+
+    def floor(x: Decimal) -> Decimal:
+        return x.quantize(cur.quantum, rounding=decimal.ROUND_FLOOR, context=CONTEXT)
+
+    living = limits.living_cost(applicant.region)
+    allowance = ZERO if living is None else living * applicant.household_size
+    caps = []
+    if limits.max_pti is not None:
+        caps.append(floor(limits.max_pti * income))
+    if limits.max_dti is not None:
+        caps.append(floor(limits.max_dti * income) - debts)
+    if living is not None:
+        caps.append(income - debts - allowance)
+    age_lim = limits.max_age_at_maturity
+    return _Prepared(
+        cur=cur,
+        income=income,
+        debts=debts,
+        living=living,
+        allowance=allowance,
+        pti_bound=None if limits.max_pti is None else limits.max_pti * income,
+        dti_bound=None if limits.max_dti is None else limits.max_dti * income,
+        max_payment=max(min(caps), ZERO) if caps else None,
+        max_term=None if age_lim is None else max((age_lim - applicant.age) * 12, 0),
+    )
+
+
+def _assess(
+    prep: _Prepared,
+    applicant: AffordabilityApplicant,
+    contract: AffordabilityContract,
+    limits: AffordabilityLimits,
+) -> AffordabilityResult:
+    """:func:`assess`, given :func:`_prepare` of ``applicant`` and ``limits``."""
+    ccy, cur, income, debts = limits.currency, prep.cur, prep.income, prep.debts
+    payment = round_money(contract.monthly_payment, cur)
+    financed = round_money(contract.amount_financed, cur)
+    price = round_money(contract.vehicle_price, cur)
     if price <= 0:
         raise ValidationError("contract.vehicle_price", contract.vehicle_price, "must be positive")
-    down = round_money(contract.down_payment, ccy)
+    down = round_money(contract.down_payment, cur)
     src = limits.sources
 
     def ratio(num: Decimal, den: Decimal) -> Decimal:
         return (num / den).quantize(RATIO_QUANTUM, rounding=decimal.ROUND_HALF_UP, context=CONTEXT)
 
-    def floor(x: Decimal) -> Decimal:
-        return x.quantize(cur.quantum, rounding=decimal.ROUND_FLOOR, context=CONTEXT)
-
     measures: dict[MeasureName, Measure] = {}
-    lim = limits.max_pti
+    lim, bound = limits.max_pti, prep.pti_bound
     measures["pti"] = Measure("pti", ratio(payment, income), lim, "max",
-                              lim is None or payment <= lim * income, src.get("pti", ""))  # fmt: skip
-    lim = limits.max_dti
+                              bound is None or payment <= bound, src.get("pti", ""))  # fmt: skip
+    lim, bound = limits.max_dti, prep.dti_bound
     measures["dti"] = Measure("dti", ratio(payment + debts, income), lim, "max",
-                              lim is None or payment + debts <= lim * income, src.get("dti", ""))  # fmt: skip
+                              bound is None or payment + debts <= bound, src.get("dti", ""))  # fmt: skip
     ltv_lim, ltv_src = limits.ltv_limit(contract.use, contract.condition, contract.powertrain)
     measures["ltv"] = Measure("ltv", ratio(financed, price), ltv_lim, "max",
                               ltv_lim is None or financed <= ltv_lim * price, ltv_src)  # fmt: skip
@@ -546,9 +617,8 @@ def assess(
     measures["age_at_maturity"] = Measure("age_at_maturity", at_maturity,
                                           None if age_lim is None else Decimal(age_lim), "max", age_ok,
                                           src.get("age_at_maturity", ""))  # fmt: skip
-    living = limits.living_cost(applicant.region)
-    allowance = ZERO if living is None else living * applicant.household_size
-    residual = income - debts - payment - allowance
+    living = prep.living
+    residual = income - debts - payment - prep.allowance
     measures["residual_income"] = Measure("residual_income", residual, None if living is None else ZERO,
                                           "min", living is None or residual >= 0,
                                           src.get("residual_income", ""))  # fmt: skip
@@ -559,22 +629,15 @@ def assess(
         if not measures[name].passed
     )
 
-    caps = []
-    if limits.max_pti is not None:
-        caps.append(floor(limits.max_pti * income))
-    if limits.max_dti is not None:
-        caps.append(floor(limits.max_dti * income) - debts)
-    if living is not None:
-        caps.append(income - debts - allowance)
-    max_payment = max(min(caps), ZERO) if caps else None
     if ltv_lim is not None:
-        max_financed: Decimal | None = floor(ltv_lim * price)
+        max_financed: Decimal | None = (ltv_lim * price).quantize(
+            cur.quantum, rounding=decimal.ROUND_FLOOR, context=CONTEXT
+        )
         assert max_financed is not None
         min_down: Decimal | None = down + max(financed - max_financed, ZERO)
     else:
         max_financed = min_down = None
-    max_term = None if age_lim is None else max((age_lim - applicant.age) * 12, 0)
-    headroom = Headroom(max_payment, max_financed, min_down, max_term)
+    headroom = Headroom(prep.max_payment, max_financed, min_down, prep.max_term)
     return AffordabilityResult(MappingProxyType(measures), reasons, headroom, limits.segment)
 
 

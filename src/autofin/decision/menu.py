@@ -14,10 +14,12 @@ and works in two passes:
    once: amounts in whole minor units (every limit compares exactly), the payment limits as
    :func:`~autofin.decision.affordability.payment_caps` once per application, the rate once per
    product and rate-sheet row (what the lookup depends on within one menu; read off the row where
-   ``price_rate`` would only add the margin), the services once per product unless priced by term,
-   what a down payment implies (amount financed, product and policy limits) once per product, trace
-   rows without formatting; it decides every structure as calling ``price_rate`` and ``assess`` on it
-   would.
+   ``price_rate`` would only add the margin, once per rate source), the services once per product
+   unless priced by term (once for products alike in currency and service policy), what a down
+   payment implies (amount financed, product and policy limits) once per product (once for products
+   alike in fees, down-payment range and maximum LTV), trace rows without formatting (a structure
+   that passes is its own row); it decides every structure as calling ``price_rate`` and ``assess``
+   on it would.
 2. **Exact**: :func:`~autofin.catalog.quote.quote` (schedule, APR / annualised rate, disclosures, caps)
    for the best candidates only, in screen order: first the request as asked, until it passes on one
    product (the screen settles it without a quote only where it fails an exact limit: LTV, policy,
@@ -45,6 +47,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
+from operator import itemgetter
 from typing import Final, Literal, NamedTuple, overload
 
 from autofin.catalog.models import Catalogue, Product, Range, RateTable
@@ -55,8 +58,8 @@ from autofin.catalog.rules import check_eligibility
 from autofin.decision.affordability import (
     AffordabilityLimits,
     AffordabilityResult,
+    Assessor,
     PaymentCaps,
-    assess,
     payment_caps,
 )
 from autofin.decision.application import (
@@ -285,8 +288,9 @@ def _new_structure(
     return s
 
 
-#: One screen row of the trace as the screen records it: product, term, down payment, balloon share,
-#: passed, reason codes, message and the estimated payment (whole cents as an ``int``, or the amount).
+#: One screen row of the trace as the screen records a refused structure: product, term, down
+#: payment, balloon share, passed, reason codes, message and the estimated payment (whole cents as an
+#: ``int``, or the amount). A structure that passes is recorded as its :class:`_Candidate`.
 _ScreenRow = tuple[str, int, Decimal, Decimal | None, bool, tuple[str, ...], str, int | Decimal | None]
 
 
@@ -295,24 +299,30 @@ def _payment(paid: int | Decimal | None) -> Decimal | None:
     return Decimal(paid).scaleb(-2) if isinstance(paid, int) else paid
 
 
-def _tried_of(row: Tried | _ScreenRow) -> Tried:
-    if type(row) is not tuple:
-        return row  # type: ignore[return-value]
-    pid, term, down, balloon_pct, passed, reasons, message, paid = row
-    structure = _new_structure(pid, term, down, balloon_pct)
-    return _new_tried("screen", pid, structure, passed, reasons, message, _payment(paid))
+def _tried_of(row: Tried | _ScreenRow | _Candidate) -> Tried:
+    kind = type(row)
+    if kind is tuple:
+        r: _ScreenRow = row  # type: ignore[assignment]
+        pid, term, down, balloon_pct, passed, reasons, message, paid = r
+        structure = _new_structure(pid, term, down, balloon_pct)
+        return _new_tried("screen", pid, structure, passed, reasons, message, _payment(paid))
+    if kind is _Candidate:  # the row (pid, term, down, balloon_pct, True, (), "estimated", paid)
+        c: _Candidate = row  # type: ignore[assignment]
+        return _new_tried("screen", c.product_id, c.structure, True, (), "estimated", _payment(c.paid))
+    return row  # type: ignore[return-value]
 
 
 class Trace(Sequence[Tried]):
     """A menu's trace: every product refused and structure screened or quoted, in order
     (:class:`Tried`), built on first read. The screen records a few hundred rows per menu as plain
-    tuples, and most decisions never read them before they are stored; :meth:`verdicts` reads what the
-    decision's reasons need without building them."""
+    tuples (and the structures that pass as their candidates), and most decisions never read them
+    before they are stored; :meth:`verdicts` reads what the decision's reasons need without building
+    them."""
 
     __slots__ = ("_built", "_raw")
 
-    def __init__(self, rows: Sequence[Tried | _ScreenRow] = ()) -> None:
-        self._raw: Sequence[Tried | _ScreenRow] = rows
+    def __init__(self, rows: Sequence[Tried | _ScreenRow | _Candidate] = ()) -> None:
+        self._raw: Sequence[Tried | _ScreenRow | _Candidate] = rows
         self._built: tuple[Tried, ...] | None = None
 
     def _items(self) -> tuple[Tried, ...]:
@@ -354,8 +364,12 @@ class Trace(Sequence[Tried]):
                 yield t.stage, t.passed, t.reasons
             return
         for row in self._raw:
-            if type(row) is tuple:
-                yield "screen", row[4], row[5]
+            kind = type(row)
+            if kind is tuple:
+                r: _ScreenRow = row  # type: ignore[assignment]
+                yield "screen", r[4], r[5]
+            elif kind is _Candidate:
+                yield "screen", True, ()
             else:
                 yield row.stage, row.passed, row.reasons  # type: ignore[union-attr]
 
@@ -375,6 +389,11 @@ _set_s_product, _set_s_term, _set_s_down, _set_s_balloon = (
 #: financed in working units and as a float, the reason codes of the product and policy limits it
 #: fails (``None``: none), and whether it is above the vehicle's affordability LTV limit.
 _Down = tuple[Decimal, int, float, int, float, tuple[str, ...] | None, bool]
+#: What :func:`_down_grid` works out once per product and financed services (:func:`_fixed_grid`):
+#: the down payments every term and balloon screens, those the product allows as :data:`_Down` in
+#: increasing order, the cache of :func:`_down_info`, the services in working units, and price +
+#: services.
+_Grid = tuple[frozenset[Decimal], list[_Down], dict[Decimal, _Down | None], int, Decimal]
 
 
 @dataclass(slots=True)
@@ -389,11 +408,14 @@ class _Plan:
     flat_fees: int
     pct_fees: tuple[tuple[int, int], ...]
     max_ltv: tuple[int, int]
+    #: the product's smallest down payment (:func:`_down_floor`)
+    floor: Decimal
+    #: all that :func:`_fixed_grid` and :func:`_down_info` read about the product: its down-payment
+    #: range, ``flat_fees``, ``pct_fees`` and maximum LTV (the smallest down payment is the range's
+    #: minimum rounded; every amount derived from the maximum LTV is rounded to the currency's unit)
+    grid_key: tuple[Decimal | None, Decimal | None, int, tuple[tuple[int, int], ...], Decimal]
     #: down payments every term and balloon screens (the product minimum, the grid, the wished one)
     base_downs: frozenset[Decimal]
-    #: by financed services, each down payment the product allows (see :data:`_Down`); ``None`` for
-    #: one it does not allow
-    downs: dict[Decimal, dict[Decimal, _Down | None]] = field(default_factory=dict)
     #: whether the requested services' prices depend on the term (a service priced by term)
     services_by_term: bool = True
     #: the rate sheet's LTV bands that can match, by term, and the index in the rate table of the
@@ -401,10 +423,16 @@ class _Plan:
     bands: dict[int, tuple[tuple[Range | None, ...], tuple[int, ...]] | None] = field(default_factory=dict)
     #: by financed services: the down payments screened whatever the term and balloon
     #: (``base_downs`` and the smallest ones that meet the product, vehicle and policy LTV limits),
-    #: and the allowed ones sorted (see :func:`_down_grid`)
-    base_grid: dict[Decimal, tuple[frozenset[Decimal], list[_Down]]] = field(default_factory=dict)
+    #: the allowed ones sorted, and each down payment the product allows (:data:`_Down`; ``None`` for
+    #: one it does not allow): see :data:`_Grid`
+    base_grid: dict[Decimal, _Grid] = field(default_factory=dict)
     #: the financed services (or the refusal) by term (by 0 when they do not depend on the term)
     services: dict[int, Decimal | ValidationError] = field(default_factory=dict)
+    #: all that :func:`~autofin.catalog.pricing.service_lines` reads about the product but for its id
+    #: (which only its refusals name): its currency and service policy
+    services_key: tuple[str, frozenset[str] | None, bool] = ("", None, True)
+    #: the balloons screened (:func:`_balloons`; ``None``: not worked out yet)
+    balloons: Sequence[Decimal | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +465,12 @@ class _Screen:
     budget: float | None
     asked_down: Decimal | None
     share_downs: tuple[Decimal, ...]  # the DOWN_SHARES of the price, rounded up
+    lowest_cap: int | None  # the lowest of pti, dti and residual (no payment fails below it)
+    #: the payment the down payments of the payment headroom aim at (the affordable payment less
+    #: SCREEN_SLACK; ``None``: no positive affordable payment)
+    target_payment: float | None
+    #: the policy's smallest down payment rounded up to DOWN_STEP (``None``: no such limit above 0)
+    policy_down: Decimal | None
 
 
 @dataclass(slots=True)
@@ -455,7 +489,9 @@ class _Context:
     screen: _Screen
     assumptions: PricingAssumptions | None
     pd: float | Sequence[float] | None
-    tried: list[Tried | _ScreenRow] = field(default_factory=list)
+    #: :func:`~autofin.decision.affordability.assess` of the application's applicant under the limits
+    assessor: Assessor
+    tried: list[Tried | _ScreenRow | _Candidate] = field(default_factory=list)
     screened: int = 0
     exact: dict[Structure, Offer | Tried] = field(default_factory=dict)
     #: lender rates (or the refusal) by product, term and rate-sheet row: see :func:`_rate`
@@ -467,6 +503,17 @@ class _Context:
     #: the request as asked, by product, and the screen's verdict on each (see :func:`solve_menu`)
     asked: dict[str, Structure] = field(default_factory=dict)
     asked_screen: dict[Structure, Tried | _Candidate] = field(default_factory=dict)
+    #: whether the requested services' prices depend on the term (see :attr:`_Plan.services_by_term`;
+    #: ``None``: not worked out yet)
+    services_by_term: bool | None = None
+    #: :func:`_fixed_grid` by :attr:`_Plan.grid_key` and financed services
+    grids: dict[tuple[object, Decimal], _Grid] = field(default_factory=dict)
+    #: the financed services by :attr:`_Plan.services_key` and term (see :attr:`_Plan.services`)
+    services: dict[tuple[tuple[str, frozenset[str] | None, bool], int], Decimal] = field(default_factory=dict)
+    #: :func:`_rate_for_group` rates of products that do not float, by rate source and term
+    group_rates: dict[tuple[Decimal | None, str | None, Decimal, int], Decimal] = field(default_factory=dict)
+    #: :func:`_sheet_rate` by the rate source (fixed rate, table, margin) and row
+    sheet: dict[tuple[Decimal | None, str | None, Decimal, int], Decimal | None] = field(default_factory=dict)
 
 
 def _minor(x: Decimal, scale: int) -> int:
@@ -489,18 +536,29 @@ def _screen_constants(app: Application, limits: AffordabilityLimits, policy: Pol
     def floor(x: Decimal | None) -> int | None:
         return None if x is None else math.floor(x * scale)
 
+    pti, dti, residual = floor(caps.pti), floor(caps.dti), floor(caps.residual_income)
+    caps_c = [cap for cap in (pti, dti, residual) if cap is not None]
     return _Screen(
         scale=scale, per_quantum=scale // 10**cur.minor_units, price=price, price_minor=_minor(price, scale),
         price_f=float(price),
         quantum=cur.quantum, cents=cur.minor_units == 2,
         max_amount=None if policy is None else floor(policy.max_amount_financed),
         min_down=None if policy is None else math.ceil(policy.min_down_payment_ratio * price * scale),
-        pti=floor(caps.pti), dti=floor(caps.dti), residual=floor(caps.residual_income),
+        pti=pti, dti=dti, residual=residual,
         ltv_cap=ltv_cap, max_financed=None if ltv_cap is None else floor(ltv_cap * price),
         max_term=None if age is None else age * 12 - app.applicant.age * 12,
         slack_payment=None if max_payment is None else float(max_payment) * (1 + SCREEN_SLACK),
         budget=None if budget is None else float(budget), asked_down=app.down_payment_amount,
         share_downs=tuple(round_money(price * s, cur, Rounding.UP) for s in DOWN_SHARES),
+        lowest_cap=min(caps_c) if caps_c else None,
+        target_payment=(
+            float(max_payment) * (1 - SCREEN_SLACK) if max_payment is not None and max_payment > 0 else None
+        ),
+        policy_down=(
+            _round_up(policy.min_down_payment_ratio * price, cur.quantum)
+            if policy is not None and policy.min_down_payment_ratio * price > 0
+            else None
+        ),
     )  # fmt: skip
 
 
@@ -517,12 +575,12 @@ def _policy_reasons(policy: PolicyLimits | None, amount: Decimal, down: Decimal,
 
 def _fit(ctx: _Context, product: Product, s: Structure, payment: float) -> float:
     """The fit penalty (≥ 0) of a structure with a given payment."""
-    w, wishes, price = ctx.weights, ctx.app.wishes, float(ctx.app.vehicle.price)
+    w, wishes, sc = ctx.weights, ctx.app.wishes, ctx.screen
+    price = sc.price_f  # float(app.vehicle.price)
     penalty = 0.0
-    if wishes.budget_monthly_payment is not None:
-        budget = float(wishes.budget_monthly_payment)
-        penalty += w.budget * max(payment / budget - 1.0, 0.0)
-    asked_down = ctx.app.down_payment_amount
+    if sc.budget is not None:  # float(wishes.budget_monthly_payment)
+        penalty += w.budget * max(payment / sc.budget - 1.0, 0.0)
+    asked_down = sc.asked_down  # app.down_payment_amount
     if asked_down is not None:
         penalty += w.down_payment * abs(float(s.down_payment - asked_down)) / price
     penalty += w.term * abs(s.term - wishes.term_months) / 12.0
@@ -581,17 +639,27 @@ def _plan(ctx: _Context, product: Product) -> _Plan:
     if product.lease is not None and product.lease.type == "closed_end":
         flat += round_money(product.lease.acquisition_fee, ccy)
     sc = ctx.screen
-    downs = {_down_floor(product, price, ccy), *sc.share_downs}
+    floor = _down_floor(product, price, ccy)
+    downs = {floor, *sc.share_downs}
     if sc.asked_down is not None:
         downs.add(sc.asked_down)
-    if ctx.policy is not None and ctx.policy.min_down_payment_ratio * price > 0:
-        downs.add(_round_up(ctx.policy.min_down_payment_ratio * price, sc.quantum))
-    services = ctx.catalogue.services
-    by_term = any(
-        (svc := services.get(sid)) is not None and svc.price.by_term is not None for sid in ctx.base.services
-    )
-    return _Plan(product, product.timing == PaymentTiming.ADVANCE, _minor(flat, scale), tuple(pct),
-                 product.max_ltv.as_integer_ratio(), frozenset(downs), services_by_term=by_term)  # fmt: skip
+    if sc.policy_down is not None:
+        downs.add(sc.policy_down)
+    by_term = ctx.services_by_term
+    if by_term is None:  # the same for every product: the requested services and the catalogue's
+        services = ctx.catalogue.services
+        by_term = ctx.services_by_term = any(
+            (svc := services.get(sid)) is not None and svc.price.by_term is not None
+            for sid in ctx.base.services
+        )
+    flat_c, pct_fees = _minor(flat, scale), tuple(pct)
+    dp, sp = product.down_payment, product.services
+    return _Plan(product, product.timing == PaymentTiming.ADVANCE, flat_c, pct_fees,
+                 product.max_ltv.as_integer_ratio(), floor,
+                 (dp.min, dp.max, flat_c, pct_fees, product.max_ltv), frozenset(downs),
+                 services_by_term=by_term,
+                 services_key=(product.currency, None if sp.allowed is None else frozenset(sp.allowed),
+                               sp.financeable))  # fmt: skip
 
 
 def _round_up(need: Decimal, quantum: Decimal) -> Decimal:
@@ -601,10 +669,24 @@ def _round_up(need: Decimal, quantum: Decimal) -> Decimal:
 
 
 class _Candidate(NamedTuple):
-    structure: Structure
+    """A structure that passed the screen (its fields as in :class:`Structure`), its product, the
+    estimated payment, the fit penalty, and the payment as the trace records it (see
+    :data:`_ScreenRow`: the candidate is its own trace row)."""
+
+    product_id: str
+    term: int
+    down_payment: Decimal
+    balloon_pct: Decimal | None
     product: Product
     payment: float
     fit: float
+    paid: int | Decimal
+
+    @property
+    def structure(self) -> Structure:
+        """The structure (built on each read: the screen makes a few hundred candidates per menu, and
+        the exact pass reads a few)."""
+        return _new_structure(self.product_id, self.term, self.down_payment, self.balloon_pct)
 
 
 # -- the rate lookup, cached ------------------------------------------------------------------------
@@ -686,6 +768,12 @@ def _rate(ctx: _Context, plan: _Plan, term: int, ltv: Decimal) -> Decimal:
             if r is None or _within(r, ltv):
                 band = idx
                 break
+    return _band_rate(ctx, plan, term, band, ltv)
+
+
+def _band_rate(ctx: _Context, plan: _Plan, term: int, band: int, ltv: Decimal) -> Decimal:
+    """:func:`_rate` once the row is known: ``band`` the index of the rate-table row that gives it,
+    −1 for a fixed rate, −2 when no row matches (then the lookup is asked at ``ltv``)."""
     key = (plan.product.id, term if band == -2 else 0, band)
     hit = ctx.rates.get(key)
     if hit is None and band != -2:
@@ -716,26 +804,54 @@ def _sheet_rate(ctx: _Context, product: Product, row: int) -> Decimal | None:
     src = product.rate
     if product.floating is not None:
         return None
+    # Shared by products of the same rate source (the screen only reads the rate as a float).
+    key = (src.fixed, src.table, src.margin, row)
+    if key in ctx.sheet:
+        return ctx.sheet[key]
+    out: Decimal | None = None
     if row == -1:
         assert src.fixed is not None
-        base = src.fixed
+        out = src.fixed + src.margin
     else:
         table = ctx.catalogue.rate_tables.get(src.table or "")
-        if table is None or not table.effective.contains(ctx.day):
-            return None
-        base = table.rows[row].rate
-    rate = base + src.margin
-    return None if rate < 0 else rate
+        if table is not None and table.effective.contains(ctx.day):
+            out = table.rows[row].rate + src.margin
+    if out is not None and out < 0:
+        out = None
+    ctx.sheet[key] = out
+    return out
 
 
 def _rate_for_group(ctx: _Context, plan: _Plan, term: int) -> Decimal | ValidationError | None:
     """The rate (or refusal) of every structure of this product and term when it cannot depend on
-    the LTV (``None``: it can, look it up per structure)."""
+    the LTV (``None``: it can, look it up per structure).
+
+    A rate of a product that does not float is the rate sheet's (:func:`_sheet_rate`): the same for
+    every product of the same rate source at this term, so it is shared (a refusal is not: its
+    message may name the product)."""
+    src = plan.product.rate
+    shared = (src.fixed, src.table, src.margin, term) if plan.product.floating is None else None
+    if shared is not None and (hit := ctx.group_rates.get(shared)) is not None:
+        return hit
+    out = _group_rate(ctx, plan, term)
+    if shared is not None and isinstance(out, Decimal):
+        ctx.group_rates[shared] = out
+    return out
+
+
+def _group_rate(ctx: _Context, plan: _Plan, term: int) -> Decimal | ValidationError | None:
+    """:func:`_rate_for_group`, worked out."""
     bands = _bands(ctx, plan, term)
-    if bands is not None and (not bands[0] or bands[0][0] is not None):
+    if bands is None:
+        band = -1
+    elif not bands[0]:
+        band = -2
+    elif bands[0][0] is None:
+        band = bands[1][0]
+    else:
         return None
     try:
-        return _rate(ctx, plan, term, ONE)  # the LTV is not read
+        return _band_rate(ctx, plan, term, band, ONE)  # the LTV is not read
     except ValidationError as exc:
         return exc
 
@@ -750,30 +866,50 @@ def _screen_product_term(ctx: _Context, plan: _Plan, term: int, out: list[_Candi
     key = term if plan.services_by_term else 0  # service_lines reads the term only to price by term
     services = plan.services.get(key)
     if services is None:
-        try:
-            lines = service_lines(
-                ctx.catalogue, product, ctx.vehicle, ctx.applicant, ctx.base, list(ctx.base.services), {},
-                term, ctx.day,
-            )  # fmt: skip
-        except ValidationError as exc:
-            services = exc
-        else:
-            services = sum((s.price for s in lines if s.financed), ZERO)
+        # Products alike in what service_lines reads of them share the amount (not a refusal: its
+        # message names the product).
+        services = ctx.services.get((plan.services_key, key))
+        if services is None:
+            try:
+                lines = service_lines(
+                    ctx.catalogue, product, ctx.vehicle, ctx.applicant, ctx.base, list(ctx.base.services),
+                    {}, term, ctx.day,
+                )  # fmt: skip
+            except ValidationError as exc:
+                services = exc
+            else:
+                services = ctx.services[plan.services_key, key] = sum(
+                    (s.price for s in lines if s.financed), ZERO
+                )
         plan.services[key] = services
     if isinstance(services, ValidationError):
         ctx.tried.append(Tried("screen", product.id, None, False, ("SERVICE_REFUSED",), str(services)))
         return
     group_rate = _rate_for_group(ctx, plan, term)
-    for balloon_pct in _balloons(product, ctx.app.wishes.balloon_pct):
+    balloons = plan.balloons
+    if balloons is None:
+        balloons = plan.balloons = _balloons(product, ctx.app.wishes.balloon_pct)
+    for balloon_pct in balloons:
         if product.lease is not None:
             balloon = product.lease.residual_pct_of_msrp.get(term, ZERO) * app.vehicle.msrp
         else:
             balloon = (balloon_pct or ZERO) * price
-        downs = _down_grid(ctx, plan, term, balloon, services)
+        downs = _down_grid(ctx, plan, term, balloon, services, group_rate)
         asked = ctx.asked.get(product.id)
         if asked is not None and (asked.term != term or asked.balloon_pct != balloon_pct):
             asked = None
         _screen_downs(ctx, plan, term, balloon_pct, balloon, services, downs, group_rate, asked, out)
+
+
+def _annuity_terms(rate: float, term: int, advance: bool) -> tuple[float, float, float]:
+    """The level payment for amount A with a final balloon B is (A − B·v)·r / (1 − v) / due, with
+    v = (1 + r)^−term and due = 1 + r when paid in advance (else 1): (r, v, due) of an annual ``rate``,
+    what depends on the rate (see :func:`_screen_downs`)."""
+    r = rate / 12.0
+    if r == 0.0:
+        return r, 0.0, 1.0
+    v = (1.0 + r) ** -term
+    return r, v, (1.0 + r) if advance else 1.0
 
 
 def _screen_downs(
@@ -799,9 +935,7 @@ def _screen_downs(
     """
     product, pid, sc = plan.product, plan.product.id, ctx.screen
     price, scale, quantum = sc.price, sc.scale, sc.quantum
-    pti, dti, residual, slack = sc.pti, sc.dti, sc.residual, sc.slack_payment
-    caps = [cap for cap in (pti, dti, residual) if cap is not None]
-    lowest_cap = min(caps) if caps else None
+    pti, dti, residual, slack, lowest_cap = sc.pti, sc.dti, sc.residual, sc.slack_payment, sc.lowest_cap
     too_old = sc.max_term is not None and term > sc.max_term
     cents = sc.cents
     w, wishes, budget = ctx.weights, ctx.app.wishes, sc.budget
@@ -811,26 +945,14 @@ def _screen_downs(
     asked_at = None if asked is None else asked.down_payment
     refusal = str(group_rate) if isinstance(group_rate, ValidationError) else None
     balloon_f = float(balloon)
-
-    def annuity_terms(rate: float) -> tuple[float, float, float]:
-        # The level payment for amount A with a final balloon B: (A − B·v)·r / (1 − v), v = (1 + r)^−term,
-        # divided by 1 + r when paid in advance; split into what depends on the rate (here) and on A.
-        r = rate / 12.0
-        if r == 0.0:
-            return r, 0.0, 1.0
-        v = (1.0 + r) ** -term
-        return r, v, (1.0 + r) if plan.advance else 1.0
-
-    r, v, due = annuity_terms(float(group_rate)) if isinstance(group_rate, Decimal) else (0.0, 0.0, 1.0)
+    advance = plan.advance
+    if isinstance(group_rate, Decimal):
+        r, v, due = _annuity_terms(float(group_rate), term, advance)
+    else:
+        r, v, due = 0.0, 0.0, 1.0
     trace = ctx.tried.append
     ctx.screened += len(downs)  # one trace row each
-    new, set_product, set_term, set_down, set_balloon = (
-        _object_new,
-        _set_s_product,
-        _set_s_term,
-        _set_s_down,
-        _set_s_balloon,
-    )
+    w_budget, w_ownership = w.budget, w.ownership
     for down, _down_c, down_fit, amount_c, amount_f, limit_reasons, ltv_high in downs:
         refused: tuple[tuple[str, ...], str, int | Decimal | None] | None = None
         if limit_reasons is not None:
@@ -841,7 +963,7 @@ def _screen_downs(
             except ValidationError as exc:
                 refused = (("RATE_REFUSED",), str(exc), None)
             else:
-                r, v, due = annuity_terms(float(rate))
+                r, v, due = _annuity_terms(float(rate), term, advance)
         elif refusal is not None:
             refused = (("RATE_REFUSED",), refusal, None)
         if refused is None:
@@ -877,26 +999,24 @@ def _screen_downs(
             ):
                 refused = (codes, "estimated", paid)
             else:
-                # _new_structure(pid, term, down, balloon_pct), inline
-                st = new(Structure)
-                set_product(st, pid)
-                set_term(st, term)
-                set_down(st, down)
-                set_balloon(st, balloon_pct)
-                trace(_tuple_new(tuple, (pid, term, down, balloon_pct, True, (), "estimated", paid)))
                 # _fit(), term by term in the same order (the same float)
                 fit = 0.0
                 if budget is not None:
-                    fit += w.budget * max(pmt / budget - 1.0, 0.0)
+                    over = pmt / budget - 1.0
+                    if over < 0.0:  # max(over, 0.0) (NaN stays)
+                        over = 0.0
+                    fit += w_budget * over
                 if with_down:
                     fit += down_fit
                 fit += term_fit
                 if wrong_ownership:
-                    fit += w.ownership
-                cand = _tuple_new(_Candidate, (st, product, pmt, fit))  # _Candidate(st, product, pmt, fit)
+                    fit += w_ownership
+                # _Candidate(pid, term, down, balloon_pct, product, pmt, fit, paid), its own trace row
+                cand = _tuple_new(_Candidate, (pid, term, down, balloon_pct, product, pmt, fit, paid))
+                trace(cand)
                 out.append(cand)
                 if asked_at is not None and down == asked_at:
-                    ctx.asked_screen[st] = cand
+                    ctx.asked_screen[_new_structure(pid, term, down, balloon_pct)] = cand
                 continue
         if asked_at is not None and down == asked_at:
             # The request as asked: _decide_asked reads its verdict, so it is a Tried from the start.
@@ -905,56 +1025,78 @@ def _screen_downs(
             trace(t)
             ctx.asked_screen[st] = t
         else:
-            trace(_tuple_new(tuple, (pid, term, down, balloon_pct, False, *refused)))
+            trace((pid, term, down, balloon_pct, False, *refused))
 
 
-def _down_grid(ctx: _Context, plan: _Plan, term: int, balloon: Decimal, services: Decimal) -> list[_Down]:
+def _down_grid(
+    ctx: _Context,
+    plan: _Plan,
+    term: int,
+    balloon: Decimal,
+    services: Decimal,
+    group_rate: Decimal | ValidationError | None,
+) -> list[_Down]:
     """Down payments to screen: the product's minimum, the wished one, a grid of shares, and the
     smallest ones meeting the payment headroom, the LTV limits and the policy limits (rounded up to
     :data:`DOWN_STEP`); each as :data:`_Down`, in increasing order. All but the payment headroom's are
-    the same for every term and balloon: worked out once per product and financed services."""
-    sc, product = ctx.screen, plan.product
-    price = sc.price
-    infos = plan.downs.get(services)
-    if infos is None:
-        infos = plan.downs[services] = {}
+    the same for every term and balloon: worked out once per product and financed services
+    (:func:`_fixed_grid`). ``group_rate``: :func:`_rate_for_group` of this product and term (when it
+    is a rate or a refusal, it is the rate lookup's answer at every LTV, the maximum one included)."""
+    sc = ctx.screen
     fixed = plan.base_grid.get(services)
     if fixed is None:
-        ltv_needs = [price + services - product.max_ltv * price]
-        if sc.ltv_cap is not None:
-            ltv_needs.append(price + services - sc.ltv_cap * price)
-        if ctx.policy is not None:
-            ltv_needs.append(price + services - ctx.policy.max_amount_financed)
-        fixed_downs = plan.base_downs.union(_round_up(need, sc.quantum) for need in ltv_needs if need > 0)
-        # The down payments are distinct amounts: ordered as their minor units are.
-        fixed = plan.base_grid[services] = (
-            fixed_downs,
-            sorted(
-                (i for d in fixed_downs if (i := _down_info(ctx, plan, infos, services, d)) is not None),
-                key=_minor_units,
-            ),
-        )
-    fixed_downs, grid = fixed
-    needs: list[Decimal] = []
-    if ctx.max_payment is not None and ctx.max_payment > 0:
-        # Rate at the product's maximum LTV: an estimate, rounded up below.
+        # Products alike in what the grid reads share it (see _Plan.grid_key).
+        key = (plan.grid_key, services)
+        fixed = ctx.grids.get(key)
+        if fixed is None:
+            fixed = ctx.grids[key] = _fixed_grid(ctx, plan, services)
+        plan.base_grid[services] = fixed
+    fixed_downs, grid, infos, services_c, financed = fixed
+    target = sc.target_payment
+    if target is None:  # no positive affordable payment
+        return grid
+    # Rate at the product's maximum LTV: an estimate, rounded up below.
+    if group_rate is None:
         try:
-            rate = float(_rate(ctx, plan, term, min(product.max_ltv, ONE)))
+            rate = float(_rate(ctx, plan, term, min(plan.product.max_ltv, ONE)))
         except ValidationError:
-            rate = None
-        if rate is not None:
-            principal = _principal_for(float(ctx.max_payment) * (1 - SCREEN_SLACK), rate, term,
-                                       float(balloon), plan.advance)  # fmt: skip
-            needs.append(price + services - Decimal(str(round(principal, 2))))
-    extra = {_round_up(need, sc.quantum) for need in needs if need > 0}
-    extra.difference_update(fixed_downs)
-    if not extra:
+            return grid
+    elif isinstance(group_rate, Decimal):
+        rate = float(group_rate)
+    else:
+        return grid
+    principal = _principal_for(target, rate, term, float(balloon), plan.advance)
+    need = financed - Decimal(str(round(principal, 2)))
+    if need <= 0:
+        return grid
+    d = _round_up(need, sc.quantum)
+    if d in fixed_downs or (i := _down_info(ctx, plan, infos, services_c, d)) is None:
         return grid
     grid = grid.copy()
-    for d in extra:
-        if (i := _down_info(ctx, plan, infos, services, d)) is not None:
-            insort(grid, i, key=_minor_units)
+    insort(grid, i, key=_minor_units)
     return grid
+
+
+def _fixed_grid(ctx: _Context, plan: _Plan, services: Decimal) -> _Grid:
+    """The down payments of :func:`_down_grid` that do not depend on the term and balloon:
+    ``base_downs`` and the smallest ones that meet the product, vehicle and policy LTV limits."""
+    sc, product = ctx.screen, plan.product
+    price = sc.price
+    financed = price + services
+    ltv_needs = [financed - product.max_ltv * price]
+    if sc.ltv_cap is not None:
+        ltv_needs.append(financed - sc.ltv_cap * price)
+    if ctx.policy is not None:
+        ltv_needs.append(financed - ctx.policy.max_amount_financed)
+    fixed_downs = plan.base_downs.union(_round_up(need, sc.quantum) for need in ltv_needs if need > 0)
+    infos: dict[Decimal, _Down | None] = {}
+    services_c = _minor(services, sc.scale)
+    # The down payments are distinct amounts: ordered as their minor units are.
+    grid = sorted(
+        (i for d in fixed_downs if (i := _down_info(ctx, plan, infos, services_c, d)) is not None),
+        key=_minor_units,
+    )
+    return fixed_downs, grid, infos, services_c, financed
 
 
 def _minor_units(info: _Down) -> int:
@@ -962,10 +1104,10 @@ def _minor_units(info: _Down) -> int:
 
 
 def _down_info(
-    ctx: _Context, plan: _Plan, infos: dict[Decimal, _Down | None], services: Decimal, down: Decimal
+    ctx: _Context, plan: _Plan, infos: dict[Decimal, _Down | None], services_c: int, down: Decimal
 ) -> _Down | None:
     """What the screen needs about a down payment (:data:`_Down`), if the product allows it; cached in
-    ``infos`` (those of the product with these financed services)."""
+    ``infos`` (those of the product with these financed services, ``services_c`` working units)."""
     if down in infos:
         return infos[down]
     sc = ctx.screen
@@ -982,7 +1124,7 @@ def _down_info(
     if share is not None and _within(plan.product.down_payment, share):  # the product allows it
         scale, per_quantum, price_c = sc.scale, sc.per_quantum, sc.price_minor
         cash_c = price_c - down_c
-        amount_c = cash_c + plan.flat_fees + _minor(services, scale)
+        amount_c = cash_c + plan.flat_fees + services_c
         for p, q in plan.pct_fees:  # round_money(cash × p / q), half-up to the minor unit
             amount_c += (2 * cash_c * p + q * per_quantum) // (2 * q * per_quantum) * per_quantum
         lp, lq = plan.max_ltv
@@ -1029,7 +1171,8 @@ def _check_exact(ctx: _Context, product: Product, s: Structure, q: Quote, stage:
     reasons = _policy_reasons(ctx.policy, q.amount_financed, q.down_payment, q.price)
     if not has_disclosure(q):
         reasons.append("NO_DISCLOSURE")
-    result = assess(*quote_affordability(app, q), ctx.limits)
+    # assess(*quote_affordability(app, q), ctx.limits): the applicant is the application's, as ever
+    result = ctx.assessor(quote_affordability(app, q)[1])
     reasons.extend(result.codes)
     if reasons:
         text = "; ".join(r.en for r in result.reasons) or "policy or disclosure"
@@ -1130,14 +1273,15 @@ def solve_menu(
     probe_a, probe_c = to_affordability(
         app, amount_financed=app.vehicle.price, monthly_payment=ZERO, down_payment=ZERO
     )
-    max_payment = assess(probe_a, probe_c, limits).headroom.max_payment
+    assessor = Assessor(probe_a, limits)  # assess(probe_a, ·, limits); every exact quote's applicant
+    max_payment = assessor(probe_c).headroom.max_payment
     ctx = _Context(
         app=app, catalogue=catalogue, market=market, limits=limits, policy=policy_limits,
         weights=weights or MenuWeights(), applicant=applicant, vehicle=vehicle, base=base,
         day=base.start_date,
         max_payment=max_payment,
         screen=_screen_constants(app, limits, policy_limits, payment_caps(probe_a, limits), max_payment),
-        assumptions=assumptions, pd=pd,
+        assumptions=assumptions, pd=pd, assessor=assessor,
     )  # fmt: skip
 
     products: list[Product] = []
@@ -1158,11 +1302,13 @@ def solve_menu(
         products.append(product)
 
     # The request as asked on every eligible product of the wished ownership (decided below).
+    plans = [_plan(ctx, product) for product in products]
     asked: list[tuple[Product, Structure]] = []
-    for product in products:
-        down = app.down_payment_amount
+    for plan in plans:
+        product = plan.product
+        down = ctx.screen.asked_down  # app.down_payment_amount
         if down is None:
-            down = _down_floor(product, app.vehicle.price, app.currency)
+            down = plan.floor
         rule = product.balloon
         balloon = None
         if rule is not None and product.kind == "loan":
@@ -1178,9 +1324,8 @@ def solve_menu(
             ctx.asked[product.id] = s
 
     candidates: list[_Candidate] = []
-    for product in products:
-        plan = _plan(ctx, product)
-        for term in product.terms:
+    for plan in plans:
+        for term in plan.product.terms:
             _screen_product_term(ctx, plan, term, candidates)
     screened = ctx.screened
     candidates.sort(key=_screen_order)
@@ -1192,29 +1337,103 @@ def solve_menu(
 
     counters: list[CounterOffer] = []
     if not request_passed:
-        by_distance = sorted(candidates, key=lambda c: (_distance(ctx, c.product, c.structure), c.fit))
-        seen: set[frozenset[str]] = set()
-        for c in by_distance:
+        by_distance = _by_distance(ctx, candidates)
+        seen: set[frozenset[ChangeField]] = set()
+        change_fields = _ChangeFields(ctx)
+        for distance, c in by_distance:
             if len(counters) >= max_counter_offers or len(ctx.exact) >= max_exact + asked_exact:
                 break
             # The kind of change is known before quoting: skip kinds already offered unquoted.
-            changes = _changes(ctx, c.product, c.structure)
-            key = frozenset(ch.field for ch in changes)
-            if not changes or key in seen:
+            key = change_fields(c.product, c)
+            if not key or key in seen:
                 continue
-            result = _exact(ctx, c.product, c.structure)
+            s = c.structure
+            result = _exact(ctx, c.product, s)
             if not isinstance(result, Offer):
                 continue
             seen.add(key)
-            counters.append(CounterOffer(result, changes, _distance(ctx, c.product, c.structure)))
+            counters.append(CounterOffer(result, _changes(ctx, c.product, s), distance))
     return Menu(
         tuple(offers[:top_n]), request_passed, tuple(counters), Trace(ctx.tried), screened, len(ctx.exact)
     )
 
 
+def _distance_order(pair: tuple[float, _Candidate]) -> tuple[float, float]:
+    return pair[0], pair[1].fit
+
+
+_fit_of: Final = itemgetter(6)  # _Candidate.fit
+_first: Final = itemgetter(0)
+
+
+def _by_distance(ctx: _Context, candidates: list[_Candidate]) -> list[tuple[float, _Candidate]]:
+    """The candidates nearest first, each with its distance: ``sorted(candidates, key=lambda c:
+    (_distance(ctx, c.product, c.structure), c.fit))``, the cheaper way: a stable sort on the fit,
+    then a stable sort on the distance (float keys both; tuples compare on their first unequal item,
+    so the order is the same, ties included). A NaN (that breaks the float order) takes the plain
+    sort on the pairs."""
+    by_fit = sorted(candidates, key=_fit_of)
+    distances = _distances(ctx, by_fit)
+    total = sum(distances) + sum(map(_fit_of, by_fit))
+    if total != total:  # a NaN among them (or infinities of both signs)
+        return sorted(zip(_distances(ctx, candidates), candidates, strict=True), key=_distance_order)
+    return sorted(zip(distances, by_fit, strict=True), key=_first)
+
+
+def _distances(ctx: _Context, candidates: Sequence[_Candidate]) -> list[float]:
+    """``_distance(ctx, c.product, c.structure)`` of every candidate: the same float operations in the
+    same order, each term worked out once per down payment, term, and product and balloon."""
+    w, wishes = ctx.weights, ctx.app.wishes
+    price, wished_term, ownership = float(ctx.app.vehicle.price), wishes.term_months, wishes.ownership
+    asked_down = ctx.app.down_payment_amount or ZERO
+    by_down: dict[Decimal, float] = {}
+    by_term: dict[int, float] = {}
+    wrong: dict[tuple[str, Decimal | None], bool] = {}
+    out: list[float] = []
+    for c in candidates:
+        d = by_down.get(c.down_payment)
+        if d is None:
+            d = by_down[c.down_payment] = w.down_payment * abs(float(c.down_payment - asked_down)) / price
+        t = by_term.get(c.term)
+        if t is None:
+            t = by_term[c.term] = w.term * abs(c.term - wished_term) / 12.0
+        d += t  # as _distance adds them: the down-payment part, the term part, the ownership part
+        key = (c.product_id, c.balloon_pct)
+        off = wrong.get(key)
+        if off is None:
+            off = wrong[key] = not _ownership_ok(ownership, c.product, c.balloon_pct)
+        if off:
+            d += w.ownership
+        out.append(d)
+    return out
+
+
+class _ChangeFields:
+    """The fields :func:`_changes` would name for a structure (``frozenset(ch.field for ch in
+    _changes(...))``) without writing the changes."""
+
+    __slots__ = ("_asked_down", "_ownership", "_term")
+
+    def __init__(self, ctx: _Context) -> None:
+        self._asked_down = ctx.app.down_payment_amount
+        self._term = ctx.app.wishes.term_months
+        self._ownership = ctx.app.wishes.ownership
+
+    def __call__(self, product: Product, s: Structure | _Candidate) -> frozenset[ChangeField]:
+        out: list[ChangeField] = []
+        if self._asked_down is None or s.down_payment != self._asked_down:
+            out.append("down_payment")
+        if s.term != self._term:
+            out.append("term")
+        if product.kind == "loan" and s.balloon_pct and self._ownership != "balloon":
+            out.append("balloon")
+        if not _ownership_ok(self._ownership, product, s.balloon_pct):
+            out.append("ownership")
+        return frozenset(out)
+
+
 def _screen_order(c: _Candidate) -> tuple[float, str, int, Decimal, Decimal]:
-    s = c.structure
-    return (c.fit, s.product_id, s.term, s.down_payment, s.balloon_pct or ZERO)
+    return (c.fit, c.product_id, c.term, c.down_payment, c.balloon_pct or ZERO)
 
 
 def _decide_asked(ctx: _Context, asked: list[tuple[Product, Structure]]) -> tuple[bool, int]:
@@ -1258,11 +1477,12 @@ def _fill(ctx: _Context, candidates: list[_Candidate], top_n: int, max_exact: in
         for c in candidates:
             if len(offers) >= top_n or len(ctx.exact) - spent_before >= max_exact:
                 return offers
-            if distinct and any(o.product_id == c.structure.product_id for o in offers):
+            if distinct and any(o.product_id == c.product_id for o in offers):
                 continue
-            if any(o.structure == c.structure for o in offers):
+            s = c.structure
+            if any(o.structure == s for o in offers):
                 continue
-            result = _exact(ctx, c.product, c.structure)
+            result = _exact(ctx, c.product, s)
             if isinstance(result, Offer):
                 offers.append(result)
     return offers
