@@ -3,10 +3,7 @@ counter-offers really pass when applied; the trace names why each structure was 
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autofin.catalog.jurisdictions import check_quote_caps
-from autofin.catalog.loader import default_catalogue_dir, load_catalogue
-from autofin.catalog.models import Catalogue, Range, RateRow
+from autofin.catalog.models import Catalogue
 from autofin.catalog.pricing import fee_amount, price_rate, service_lines
 from autofin.catalog.quote import SAMPLE_MARKET, quote
 from autofin.decision.affordability import AffordabilityLimits, assess, limits_for
@@ -30,20 +26,13 @@ from autofin.decision.application import (
 from autofin.decision.menu import SCREEN_SLACK, Menu, Offer, Tried, has_disclosure, solve_menu
 from autofin.decision.policy import PolicyLimits
 from autofin.errors import ValidationError
-from autofin.finance.terms import Fee, PaymentTiming
+from autofin.finance.terms import PaymentTiming
 from autofin.money import round_money
+from menu_support import banded_catalogue, demo_catalogue, example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "decisions"
-
-
-@cache
-def _catalogue() -> Catalogue:
-    return load_catalogue(default_catalogue_dir())
-
-
-def _raw(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
-    return data
+_catalogue = demo_catalogue
+_banded_catalogue = banded_catalogue
+_raw = example
 
 
 def _app(data: dict[str, Any]) -> Application:
@@ -76,31 +65,6 @@ def _assert_offer_sound(app: Application, offer: Offer, policy: PolicyLimits | N
 
 def _menu(app: Application, catalogue: Catalogue | None = None, **kw: Any) -> Menu:
     return solve_menu(app, catalogue or _catalogue(), SAMPLE_MARKET, _limits(app), **kw)
-
-
-@cache
-def _banded_catalogue() -> Catalogue:
-    """The catalogue with LTV bands in the new-car rate sheet (the bundled sheets have none): the rate
-    then depends on the down payment, which the screen's rate cache must respect. Bands overlap at
-    their ends (the first matching row wins). One product also finances fees."""
-    cat = _catalogue()
-    table = cat.rate_tables["cn-new-car"]
-    rows: list[RateRow] = []
-    for row in table.rows:
-        rows.append(
-            row.model_copy(update={"ltv": Range(max=Decimal("0.5")), "rate": row.rate - Decimal("0.004")})
-        )
-        rows.append(row.model_copy(update={"ltv": Range(min=Decimal("0.5"), max=Decimal("0.7")),
-                                           "rate": row.rate - Decimal("0.002")}))  # fmt: skip
-        rows.append(row)
-    tables = {**cat.rate_tables, table.id: table.model_copy(update={"rows": rows})}
-    # and financed fees (the bundled products finance none): a share of the cash price, rounded
-    # half-up to the cent, and a flat one
-    std = cat.products["cn-standard-equal-instalment"]
-    fees = [*std.fees, Fee(name="handling", pct_of_principal=Decimal("0.01235"), financed=True),
-            Fee(name="gps", amount=Decimal("800"), financed=True)]  # fmt: skip
-    products = {**cat.products, std.id: std.model_copy(update={"fees": fees})}
-    return cat.model_copy(update={"rate_tables": tables, "products": products})
 
 
 def _reference_screen(

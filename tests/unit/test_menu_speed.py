@@ -5,19 +5,16 @@ stage, and the affordability assessor that works out the applicant once."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autofin.catalog.loader import default_catalogue_dir, load_catalogue
-from autofin.catalog.models import Catalogue, JurisdictionPack, Range, RateRow
+from autofin.catalog.models import Catalogue, JurisdictionPack
 from autofin.catalog.pricing import service_lines
 from autofin.catalog.quote import SAMPLE_MARKET
 from autofin.decision import menu as menu_mod
@@ -32,33 +29,14 @@ from autofin.decision.application import Application, parse_application
 from autofin.decision.menu import Menu, solve_menu
 from autofin.decision.policy import PolicyLimits
 from autofin.errors import ValidationError
+from menu_support import banded_catalogue, demo_catalogue, example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "decisions"
-
-
-@cache
-def _catalogue() -> Catalogue:
-    return load_catalogue(default_catalogue_dir())
-
-
-@cache
-def _banded_catalogue() -> Catalogue:
-    """The new-car rate sheet with LTV bands: the rate depends on the LTV (no group rate)."""
-    cat = _catalogue()
-    table = cat.rate_tables["cn-new-car"]
-    rows: list[RateRow] = []
-    for row in table.rows:
-        rows.append(
-            row.model_copy(update={"ltv": Range(max=Decimal("0.6")), "rate": row.rate - Decimal("0.003")})
-        )
-        rows.append(row)
-    return cat.model_copy(
-        update={"rate_tables": {**cat.rate_tables, table.id: table.model_copy(update={"rows": rows})}}
-    )
+_catalogue = demo_catalogue
+_banded_catalogue = banded_catalogue
 
 
 def _app(name: str, **wishes: Any) -> Application:
-    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    data = example(name)
     if wishes:
         data["wishes"].pop("down_payment", None)
         data["wishes"].update(wishes)
