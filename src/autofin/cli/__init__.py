@@ -27,6 +27,7 @@ from autofin.cli.pricing import pricing_app
 from autofin.cli.quote import quote_command
 from autofin.cli.replay import replay_command
 from autofin.cli.segments import segments_app
+from autofin.cli.store import audit_app, db_app
 from autofin.errors import ValidationError
 
 app = typer.Typer(
@@ -106,6 +107,8 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(model_app, name="model")
 app.add_typer(segments_app, name="segments")
 app.add_typer(pricing_app, name="pricing")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.command("quote")(quote_command)
 app.command("decide")(decide_command)
 app.command("replay")(replay_command)
