@@ -1,0 +1,98 @@
+"""The FastAPI application: :func:`create_app`.
+
+The decision engine is built once, when the application starts (lifespan), from
+:class:`~autofin.api.settings.ApiSettings`; the settings, the engine and the rate limiter live on
+``app.state``. OpenAPI at ``/openapi.json``, interactive docs at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from autofin.api.auth import RateLimiter
+from autofin.api.problems import PROBLEM_JSON, install_handlers
+from autofin.api.routes import router
+from autofin.api.settings import ApiSettings
+from autofin.decision.application import Application
+
+API_VERSION = "1.0.0"
+
+
+def app_from_env() -> FastAPI:
+    """The service configured by the environment (:meth:`ApiSettings.from_env`), for
+    ``uvicorn --factory autofin.api.app:app_from_env``."""
+    return create_app(ApiSettings.from_env())
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """The REST service. ``settings`` default: no tokens (every authenticated endpoint answers 401)
+    and the demo decision engine."""
+    settings = settings if settings is not None else ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = settings.build_engine()
+        yield
+
+    app = FastAPI(
+        title="autofin",
+        version=API_VERSION,
+        summary="Auto finance: products, quotes and credit decisions.",
+        description="Money as strings in major units; rates as annual decimals. Errors are RFC 9457 "
+        "`application/problem+json` documents naming the field, the rule and the value.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.rate_per_second, settings.burst, settings.clock)
+    install_handlers(app)
+    app.include_router(router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            # The decision body is read as raw JSON so that the engine names the field of a bad
+            # application; its schema is the Application model's.
+            schema = Application.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="validation"
+            )
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas.setdefault(name, sub)
+            schemas["Application"] = schema
+            body = doc["paths"]["/v1/decisions"]["post"]["requestBody"]
+            body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/Application"}
+            _problem_responses(doc)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _problem_responses(doc: dict[str, Any]) -> None:
+    """Every error response of the document is ``application/problem+json`` with the Problem schema
+    (FastAPI's default 422 body is replaced), and every operation may answer 500."""
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            responses = op.setdefault("responses", {})
+            responses.setdefault("500", {"description": "unexpected error (nothing internal is shown)"})
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    response["content"] = problem
+                    if status == "422":
+                        response["description"] = "the request is not valid; `errors` names each field"
+    schemas = doc["components"]["schemas"]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)

@@ -1,0 +1,308 @@
+"""Request and response bodies of the REST service (pydantic v2).
+
+Conventions: money as strings in the currency's major units (``"5000.00"``); rates and ratios as
+annual decimals / fractions (``0.0599``, ``0.3`` of the price) — strings where they come from the
+catalogue (exact), numbers where computed (``quote`` and decision records, rounded to 1e-10); dates as
+ISO strings; texts in English (``en``) and Simplified Chinese (``zh-CN``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from autofin.catalog.models import Eligibility, Localized, Product, Range
+from autofin.catalog.quote import ApplicantInfo, Market, StructureRequest, VehicleInfo
+
+Lang = Literal["en", "zh-CN"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Health(_Out):
+    """Liveness: ``ok`` once the decision engine is loaded."""
+
+    status: Literal["ok"]
+    catalogue: str
+
+
+class PolicyTableVersion(_Out):
+    version: str
+    sha256: str
+
+
+class CodeVersionOut(_Out):
+    package: str
+    commit: str | None
+
+
+class Versions(_Out):
+    """What decides: catalogue, policy tables, models (``name:version``), pricing assumptions, segment
+    scheme, strategy and code, with the SHA-256 ``digest`` every decision record carries."""
+
+    catalogue: str
+    policy_tables: dict[str, PolicyTableVersion]
+    models: list[str]
+    pricing: str
+    segments: str
+    strategy: str
+    code: CodeVersionOut
+    digest: str
+
+
+class Texts(_Out):
+    en: str
+    zh_cn: str = Field(alias="zh-CN")
+
+
+class RangeOut(_Out):
+    """A closed range; ``null`` for an open end."""
+
+    min: str | None = None
+    max: str | None = None
+
+
+class VehicleEligibility(_Out):
+    condition: list[str] | None = None
+    vehicle_class: list[str] | None = None
+    powertrain: list[str] | None = None
+    use: list[str] | None = None
+    brands: list[str] | None = None
+    models: list[str] | None = None
+    price: RangeOut | None = None
+    max_age_years: int | None = None
+
+
+class EligibilitySummary(_Out):
+    """Who and what a product serves; ``null`` means no restriction."""
+
+    customer_types: list[str] | None = None
+    segments: list[str] | None = None
+    channels: list[str] | None = None
+    regions: list[str] | None = None
+    applicant_age: RangeOut | None = None
+    min_bureau_score: int | None = None
+    vehicle: VehicleEligibility | None = None
+
+
+class ProductSummary(_Out):
+    """A catalogue product. ``terms`` in months; ``down_payment`` as fractions of the price;
+    ``max_ltv`` amount financed over price."""
+
+    id: str
+    version: int
+    kind: Literal["loan", "lease"]
+    lease_type: str | None = None
+    jurisdiction: str
+    currency: str
+    name: Texts
+    terms: list[int]
+    down_payment: RangeOut
+    max_ltv: str
+    effective_from: date
+    effective_to: date | None = None
+    eligibility: EligibilitySummary
+
+
+class BalloonOut(_Out):
+    min_pct_of_price: str
+    max_pct_of_price: str
+    default_pct_of_price: str | None = None
+
+
+class GraceOut(_Out):
+    kind: str
+    max_periods: int
+
+
+class ProductDetail(ProductSummary):
+    """A product with its description and structure rules (repayment shape, payment timing, balloon,
+    grace, services, segments served)."""
+
+    description: Texts
+    repayment: str
+    timing: str
+    segments_served: list[str]
+    balloon: BalloonOut | None = None
+    grace: list[GraceOut]
+    services_allowed: list[str] | None = None
+    floating_benchmark: str | None = None
+
+
+class ProductList(_Out):
+    catalogue: str
+    products: list[ProductSummary]
+
+
+class QuoteRequest(BaseModel):
+    """One structure of one product: the product id, the vehicle, the structure asked for, and
+    optionally the applicant (for eligibility and rate tiers), market rates and the quote date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product: str = Field(min_length=1, examples=["cn-standard-equal-instalment"])
+    vehicle: VehicleInfo
+    structure: StructureRequest
+    applicant: ApplicantInfo | None = None
+    market: Market | None = None
+    on: date | None = None
+
+
+class QuoteProduct(_Out):
+    id: str
+    version: int
+
+
+class QuoteOut(_Out):
+    """The quote (:func:`autofin.catalog.presentation.quote_json`): money as strings, rates as numbers,
+    the exact ``contract`` (schedule, or lease) with its disclosure."""
+
+    product: QuoteProduct
+    catalogue_version: str
+    kind: Literal["loan", "lease"]
+    lease_type: str | None
+    currency: str
+    price: str
+    down_payment: str
+    amount_financed: str
+    ltv: float | None
+    term: int
+    services: list[dict[str, Any]]
+    promotions: list[dict[str, Any]]
+    customer_rate: float | None
+    lender_rate: float | None
+    buy_rate: float | None
+    dealer_markup: float | None
+    contract_rate: float | None
+    dealer_participation: float | None
+    dealer_reserve: str
+    subvention: str
+    conditions: list[dict[str, Any]]
+    rates: dict[str, float | None]
+    rate_method: str
+    monthly_payment: str
+    balloon_or_residual: str
+    total_cost: str
+    ownership_at_end: str
+    amount_to_own: str
+    notices: list[str]
+    contract: dict[str, Any]
+
+
+class ReasonOut(_Out):
+    code: str
+    source: str
+    en: str
+    zh_cn: str = Field(alias="zh-CN")
+
+
+class DecisionRecord(_Out):
+    """The decision record (:meth:`autofin.decision.engine.Decision.to_dict`) plus ``lang``, the
+    language the caller asked for (``Accept-Language``): both texts stay in the record."""
+
+    schema_version: int = Field(alias="schema")
+    lang: Lang
+    application_id: str | None
+    application: dict[str, Any]
+    start_date: str | None
+    outcome: Literal["approve", "counter_offer", "refer", "decline"]
+    reasons: list[ReasonOut]
+    segment: str
+    catalogue_segments: list[str]
+    score: dict[str, Any]
+    policy: dict[str, Any]
+    offers: list[dict[str, Any]]
+    counter_offers: list[dict[str, Any]]
+    request_passed: bool | None
+    versions: dict[str, Any]
+    version_digest: str
+    trace: dict[str, Any] | None = None
+    timings_us: dict[str, float] | None = None
+
+
+def _range(r: Range | None) -> RangeOut | None:
+    if r is None:
+        return None
+    return RangeOut(
+        min=None if r.min is None else str(r.min),
+        max=None if r.max is None else str(r.max),
+    )
+
+
+def _texts(t: Localized) -> Texts:
+    return Texts.model_validate({"en": t.en, "zh-CN": t.zh_cn})
+
+
+def _eligibility(e: Eligibility) -> EligibilitySummary:
+    v = e.vehicle
+    return EligibilitySummary(
+        customer_types=None if e.customer_types is None else list(e.customer_types),
+        segments=e.segments,
+        channels=None if e.channels is None else list(e.channels),
+        regions=e.regions,
+        applicant_age=_range(e.applicant_age),
+        min_bureau_score=e.min_bureau_score,
+        vehicle=None
+        if v is None
+        else VehicleEligibility(
+            condition=None if v.condition is None else list(v.condition),
+            vehicle_class=None if v.vehicle_class is None else list(v.vehicle_class),
+            powertrain=None if v.powertrain is None else list(v.powertrain),
+            use=None if v.use is None else list(v.use),
+            brands=v.brands,
+            models=v.models,
+            price=_range(v.price),
+            max_age_years=v.max_age_years,
+        ),
+    )
+
+
+def _summary_fields(p: Product) -> dict[str, Any]:
+    down = _range(p.down_payment)
+    return {
+        "id": p.id,
+        "version": p.version,
+        "kind": p.kind,
+        "lease_type": None if p.lease is None else p.lease.type,
+        "jurisdiction": p.jurisdiction,
+        "currency": p.currency,
+        "name": _texts(p.name),
+        "terms": list(p.terms),
+        "down_payment": down if down is not None else RangeOut(),
+        "max_ltv": str(p.max_ltv),
+        "effective_from": p.effective.start,
+        "effective_to": p.effective.end,
+        "eligibility": _eligibility(p.eligibility),
+    }
+
+
+def product_summary(p: Product) -> ProductSummary:
+    """The list view of a catalogue product."""
+    return ProductSummary(**_summary_fields(p))
+
+
+def product_detail(p: Product) -> ProductDetail:
+    """The full view of a catalogue product."""
+    return ProductDetail(
+        **_summary_fields(p),
+        description=_texts(p.description),
+        repayment=str(p.repayment.value),
+        timing=str(p.timing.value),
+        segments_served=list(p.segments_served),
+        balloon=None
+        if p.balloon is None
+        else BalloonOut(
+            min_pct_of_price=str(p.balloon.min_pct_of_price),
+            max_pct_of_price=str(p.balloon.max_pct_of_price),
+            default_pct_of_price=None
+            if p.balloon.default_pct_of_price is None
+            else str(p.balloon.default_pct_of_price),
+        ),
+        grace=[GraceOut(kind=str(g.kind.value), max_periods=g.max_periods) for g in p.grace],
+        services_allowed=p.services.allowed,
+        floating_benchmark=None if p.floating is None else p.floating.benchmark,
+    )
