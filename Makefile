@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/autofin demo
+	$(BIN)/autofin serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

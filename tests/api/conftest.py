@@ -4,6 +4,7 @@ factory with a token per role, and clients that run the app's lifespan."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from api_support import TOKENS
@@ -21,12 +22,18 @@ def engine() -> DecisionEngine:
 
 
 @pytest.fixture
-def make_client(engine: DecisionEngine) -> Iterator[Callable[..., TestClient]]:
-    """Build a started client; keyword arguments go to :class:`ApiSettings`."""
+def make_client(engine: DecisionEngine, tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build a started client; keyword arguments go to :class:`ApiSettings` (the store defaults to a
+    SQLite file in ``tmp_path``)."""
     clients: list[TestClient] = []
 
     def make(*, raise_server_exceptions: bool = True, **settings: object) -> TestClient:
-        opts: dict[str, object] = {"tokens": TOKENS, "engine_factory": lambda: engine, **settings}
+        opts: dict[str, object] = {
+            "tokens": TOKENS,
+            "engine_factory": lambda: engine,
+            "database_url": f"sqlite:///{tmp_path / 'autofin.db'}",
+            **settings,
+        }
         client = TestClient(create_app(ApiSettings(**opts)), raise_server_exceptions=raise_server_exceptions)  # type: ignore[arg-type]
         client.__enter__()
         clients.append(client)

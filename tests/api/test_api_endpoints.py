@@ -143,6 +143,8 @@ def test_openapi_document_lists_every_path(client: TestClient) -> None:
         "/v1/products/{product_id}",
         "/v1/quotes",
         "/v1/decisions",
+        "/v1/applications",
+        "/v1/applications/{application_id}",
     }
     schemas = doc["components"]["schemas"]
     assert {"Application", "Problem", "QuoteRequest", "DecisionRecord"} <= set(schemas)

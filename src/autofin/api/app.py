@@ -1,8 +1,10 @@
 """The FastAPI application: :func:`create_app`.
 
 The decision engine is built once, when the application starts (lifespan), from
-:class:`~autofin.api.settings.ApiSettings`; the settings, the engine and the rate limiter live on
-``app.state``. OpenAPI at ``/openapi.json``, interactive docs at ``/docs``.
+:class:`~autofin.api.settings.ApiSettings`; so is the store: the database at ``settings.database_url`` is
+migrated to the newest schema, and its engine, session factory and key ring (for personal data) are
+kept. The settings, the engine, the store and the rate limiter live on ``app.state``. OpenAPI at
+``/openapi.json``, interactive docs at ``/docs``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 
+from autofin.api.applications import router as applications_router
 from autofin.api.auth import RateLimiter
 from autofin.api.problems import PROBLEM_JSON, install_handlers
 from autofin.api.routes import router
 from autofin.api.settings import ApiSettings
 from autofin.decision.application import Application
+from autofin.store.crypto import KeyRing, load_keyring
+from autofin.store.db import make_engine, session_factory, sqlite_path, upgrade
 
 API_VERSION = "1.0.0"
 
@@ -37,7 +45,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = settings.build_engine()
-        yield
+        db = await run_in_threadpool(open_store, settings.database_url)
+        app.state.db, app.state.sessions, app.state.keys = db, session_factory(db), keyring_for_url(db.url)
+        try:
+            yield
+        finally:
+            db.dispose()
 
     app = FastAPI(
         title="autofin",
@@ -51,6 +64,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(settings.rate_per_second, settings.burst, settings.clock)
     install_handlers(app)
     app.include_router(router)
+    app.include_router(applications_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -72,12 +86,29 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             schemas["Application"] = schema
             body = doc["paths"]["/v1/decisions"]["post"]["requestBody"]
             body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/Application"}
+            submission = schemas["ApplicationSubmission"]["properties"]
+            submission["application"] = {
+                "$ref": "#/components/schemas/Application",
+                "description": submission["application"].get("description", ""),
+            }
             _problem_responses(doc)
             app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def open_store(url: str | URL) -> Engine:
+    """Migrate the database at ``url`` to the newest schema and return an engine on it (pooled for the
+    server's thread pool)."""
+    upgrade(url)
+    return make_engine(url, pool_size=10, max_overflow=30)
+
+
+def keyring_for_url(url: str | URL) -> KeyRing:
+    """The key ring of the store at ``url``: ``AUTOFIN_SECRET_KEY``, else the SQLite key file."""
+    return load_keyring(sqlite_path(url))
 
 
 def _problem_responses(doc: dict[str, Any]) -> None:

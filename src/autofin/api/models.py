@@ -8,13 +8,14 @@ ISO strings; texts in English (``en``) and Simplified Chinese (``zh-CN``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from autofin.catalog.models import Eligibility, Localized, Product, Range
 from autofin.catalog.quote import ApplicantInfo, Market, StructureRequest, VehicleInfo
+from autofin.store.crypto import PersonalData
 
 Lang = Literal["en", "zh-CN"]
 
@@ -306,3 +307,76 @@ def product_detail(p: Product) -> ProductDetail:
         services_allowed=p.services.allowed,
         floating_benchmark=None if p.floating is None else p.floating.benchmark,
     )
+
+
+class IncomeDocumentOut(_Out):
+    """One income document; ``issuer`` and ``reference`` are empty when the personal data is masked."""
+
+    kind: str
+    issuer: str
+    reference: str
+    monthly_amount: str | None
+
+
+class PersonalOut(_Out):
+    """The applicant's personal data: in full for underwriters and admins, otherwise ``masked`` (national
+    ID and phone with :func:`~autofin.store.crypto.mask_national_id` / ``mask_phone``, the name down to
+    its first character, income documents without issuer and reference)."""
+
+    masked: bool
+    national_id: str
+    name: str
+    phone: str
+    income_documents: list[IncomeDocumentOut]
+
+
+class StoredDecision(_Out):
+    """A stored decision: its id, outcome, the version digest, the SHA-256 of the record
+    (``record_digest``, equal to ``Decision.digest``), when it was made and the record itself
+    (``Decision.to_dict(timings=False)``)."""
+
+    id: str
+    outcome: Literal["approve", "counter_offer", "refer", "decline"]
+    version_digest: str
+    record_digest: str
+    decided_at: datetime
+    record: dict[str, Any]
+
+
+class ApplicationSummary(_Out):
+    """A stored application in a list: ``id`` (the store's, random), ``application_id`` (the client's
+    id inside the application), the dealer, channel, status (``submitted`` or the latest decision's
+    outcome) and times (UTC)."""
+
+    id: str
+    application_id: str | None
+    dealer_id: str
+    channel: str
+    status: str
+    submitted_at: datetime
+    received_at: datetime
+
+
+class ApplicationOut(ApplicationSummary):
+    """A stored application with the application as submitted, the personal data (masked for most
+    roles) and its latest decision (``null`` before the first)."""
+
+    application: dict[str, Any]
+    personal: PersonalOut
+    decision: StoredDecision | None
+
+
+class ApplicationList(_Out):
+    """Applications, newest submission first."""
+
+    applications: list[ApplicationSummary]
+
+
+class ApplicationSubmission(BaseModel):
+    """``POST /v1/applications``: the application (as for ``POST /v1/decisions``; see Application) and
+    the applicant's personal data, which is stored only encrypted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    application: dict[str, Any] = Field(description="one application (see Application)")
+    personal: PersonalData

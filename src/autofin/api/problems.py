@@ -44,6 +44,7 @@ _KINDS: dict[int, tuple[str, str]] = {
     403: ("/problems/forbidden", "Not allowed for this role"),
     404: ("/problems/not-found", "Not found"),
     405: ("/problems/method-not-allowed", "Method not allowed"),
+    409: ("/problems/conflict", "Conflict with the stored state"),
     422: ("/problems/invalid-request", "The request is not valid"),
     429: ("/problems/rate-limited", "Too many requests"),
     500: ("/problems/internal", "Internal error"),

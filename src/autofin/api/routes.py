@@ -33,11 +33,13 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/v1")
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def problems_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problem documents of ``statuses``."""
     texts = {
         401: "no or unknown API token",
         403: "the principal's role may not call this endpoint",
         404: "no such resource",
+        409: "the idempotency key was already used for a different request",
         422: "the request is not valid; `errors` names each field",
         429: "rate limit exceeded; see Retry-After",
     }
@@ -83,7 +85,7 @@ async def health(request: Request) -> Health:
     return Health(status="ok", catalogue=engine_of(request).catalogue.version)
 
 
-@router.get("/versions", response_model=Versions, tags=["service"], responses=_problems(*AUTH_PROBLEMS))
+@router.get("/versions", response_model=Versions, tags=["service"], responses=problems_doc(*AUTH_PROBLEMS))
 async def versions(request: Request, _: Annotated[Principal, Depends(require())]) -> Versions:
     """The versions every decision is stamped with: catalogue, policy tables, models, pricing
     assumptions, segment scheme, strategy and code."""
@@ -92,7 +94,9 @@ async def versions(request: Request, _: Annotated[Principal, Depends(require())]
     return Versions.model_validate({**{k: v for k, v in d.items() if k != "schema"}, "digest": stamp.digest})
 
 
-@router.get("/products", response_model=ProductList, tags=["catalogue"], responses=_problems(*AUTH_PROBLEMS))
+@router.get(
+    "/products", response_model=ProductList, tags=["catalogue"], responses=problems_doc(*AUTH_PROBLEMS)
+)
 async def products(request: Request, _: Annotated[Principal, Depends(require())]) -> ProductList:
     """Every product of the catalogue, ordered by id."""
     cat = engine_of(request).catalogue
@@ -105,7 +109,7 @@ async def products(request: Request, _: Annotated[Principal, Depends(require())]
     "/products/{product_id}",
     response_model=ProductDetail,
     tags=["catalogue"],
-    responses=_problems(*AUTH_PROBLEMS, 404),
+    responses=problems_doc(*AUTH_PROBLEMS, 404),
 )
 async def product(
     request: Request, product_id: str, _: Annotated[Principal, Depends(require())]
@@ -118,7 +122,7 @@ async def product(
     return product_detail(p)
 
 
-@router.post("/quotes", response_model=QuoteOut, tags=["quotes"], responses=_problems(*AUTH_PROBLEMS, 422))
+@router.post("/quotes", response_model=QuoteOut, tags=["quotes"], responses=problems_doc(*AUTH_PROBLEMS, 422))
 def create_quote(
     request: Request, body: QuoteRequest, _: Annotated[Principal, Depends(require())]
 ) -> dict[str, Any]:
@@ -142,7 +146,7 @@ def create_quote(
     response_model=DecisionRecord,
     response_model_exclude_unset=True,
     tags=["decisions"],
-    responses=_problems(*AUTH_PROBLEMS, 422),
+    responses=problems_doc(*AUTH_PROBLEMS, 422),
 )
 def create_decision(
     request: Request,

@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from autofin.api.auth import Principal
 from autofin.errors import ValidationError, from_pydantic
+from autofin.store.db import database_url as default_database_url
 
 if TYPE_CHECKING:
     from autofin.decision.engine import DecisionEngine
@@ -33,6 +34,7 @@ TOKENS_FILE_ENV = "AUTOFIN_API_TOKENS_FILE"
 RATE_ENV = "AUTOFIN_API_RATE"
 BURST_ENV = "AUTOFIN_API_BURST"
 MODELS_ENV = "AUTOFIN_MODELS"
+DATABASE_URL_ENV = "AUTOFIN_DATABASE_URL"
 
 _TOKENS = TypeAdapter(dict[str, Principal])
 
@@ -51,7 +53,9 @@ class ApiSettings:
     engine once, at startup (default: the demo engine of ``autofin decide`` with the model registry in
     ``models_dir``, trained on first use). ``rate_per_second``: requests a principal may make per second
     on average (tokens refilled per second); ``burst``: the bucket size (requests in a burst).
-    ``clock``: monotonic seconds (injectable for tests).
+    ``clock``: monotonic seconds (injectable for tests). ``database_url``: the store (default
+    :func:`autofin.store.db.database_url`: ``AUTOFIN_DATABASE_URL``, else ``./autofin.db``), migrated to
+    the newest schema when the app starts.
     """
 
     tokens: InitVar[Mapping[str, Principal] | None] = None
@@ -60,6 +64,7 @@ class ApiSettings:
     rate_per_second: float = 20.0
     burst: int = 40
     clock: Callable[[], float] = time.monotonic
+    database_url: str = field(default_factory=default_database_url)
     token_digests: tuple[tuple[bytes, Principal], ...] = field(init=False, default=(), repr=False)
 
     def __post_init__(self, tokens: Mapping[str, Principal] | None) -> None:
@@ -95,29 +100,32 @@ class ApiSettings:
 
         return cast(DecisionEngine, build_engine(self.models_dir))
 
+    @staticmethod
+    def tokens_from_file(path: Path, source: str = TOKENS_FILE_ENV) -> dict[str, Principal]:
+        """The tokens of a JSON file ``{"<token>": {"name": …, "role": …, "dealer_id": …}}``; errors
+        name ``source`` and never echo a token."""
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValidationError(source, str(path), f"must name a readable JSON file ({exc})") from None
+        try:
+            return _TOKENS.validate_python(raw)
+        except PydanticValidationError as exc:
+            err = from_pydantic(exc)
+            # the location starts with the token itself: never echo it
+            where = ".".join(err.field.split(".")[1:])
+            raise ValidationError(f"{source}: {where}", "…", err.rule) from None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
         """Settings from the environment: ``AUTOFIN_API_TOKENS_FILE`` (a JSON file
         ``{"<token>": {"name": …, "role": …, "dealer_id": …}}``; no tokens when unset),
-        ``AUTOFIN_API_RATE`` (requests per second), ``AUTOFIN_API_BURST`` (requests) and
-        ``AUTOFIN_MODELS`` (the model registry of the demo engine)."""
+        ``AUTOFIN_API_RATE`` (requests per second), ``AUTOFIN_API_BURST`` (requests),
+        ``AUTOFIN_MODELS`` (the model registry of the demo engine) and ``AUTOFIN_DATABASE_URL`` (the
+        store; else ``./autofin.db``)."""
         env = os.environ if environ is None else environ
-        tokens: dict[str, Principal] = {}
         path = env.get(TOKENS_FILE_ENV)
-        if path:
-            try:
-                raw = json.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ValidationError(
-                    TOKENS_FILE_ENV, path, f"must name a readable JSON file ({exc})"
-                ) from None
-            try:
-                tokens = _TOKENS.validate_python(raw)
-            except PydanticValidationError as exc:
-                err = from_pydantic(exc)
-                # the location starts with the token itself: never echo it
-                field = ".".join(err.field.split(".")[1:])
-                raise ValidationError(f"{TOKENS_FILE_ENV}: {field}", "…", err.rule) from None
+        tokens = cls.tokens_from_file(Path(path), source=TOKENS_FILE_ENV) if path else {}
         opts: dict[str, float | int] = {}
         for name, key, kind in ((RATE_ENV, "rate_per_second", float), (BURST_ENV, "burst", int)):
             if env.get(name):
@@ -126,7 +134,9 @@ class ApiSettings:
                 except ValueError:
                     raise ValidationError(name, env[name], f"must be a number ({kind.__name__})") from None
         models = env.get(MODELS_ENV)
+        url = env.get(DATABASE_URL_ENV, "").strip()
         return cls(
+            database_url=url or default_database_url(),
             tokens=tokens,
             models_dir=Path(models) if models else None,
             rate_per_second=float(opts.get("rate_per_second", 20.0)),

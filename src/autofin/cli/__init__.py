@@ -27,6 +27,7 @@ from autofin.cli.pricing import pricing_app
 from autofin.cli.quote import quote_command
 from autofin.cli.replay import replay_command
 from autofin.cli.segments import segments_app
+from autofin.cli.serve import serve_command
 from autofin.cli.store import audit_app, db_app
 from autofin.errors import ValidationError
 
@@ -113,6 +114,7 @@ app.command("quote")(quote_command)
 app.command("decide")(decide_command)
 app.command("replay")(replay_command)
 app.command("evaluate")(evaluate_command)
+app.command("serve")(serve_command)
 
 
 @data_app.command("synth")
