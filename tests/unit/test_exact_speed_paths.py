@@ -67,6 +67,14 @@ def test_scalar_funding_rate_equals_the_array_path(curve: FundingCurve, months: 
     )
 
 
+def test_curves_equal_as_tuples_keep_their_own_grid() -> None:
+    """Rates (0.0,) and (-0.0,) are equal tuples with equal hashes: a grid cached on the tuples gave the
+    second curve the first one's zero (found by the property test above)."""
+    FundingCurve((0,), (0.0,)).rate(0.0)
+    negative = FundingCurve((0,), (-0.0,))
+    assert _bits(negative.rate(0.0)) == _bits(float(negative.rate(np.asarray(0.0)))) == _bits(-0.0)
+
+
 # -- Range.contains --------------------------------------------------------------------------------
 
 

@@ -13,10 +13,9 @@ Following the QuantLib split (DESIGN.md), a curve is *passed in* to the pricing 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import overload
 
 import numpy as np
@@ -30,9 +29,9 @@ __all__ = ["Funding", "FundingCurve"]
 FloatArray = NDArray[np.float64]
 
 
-@functools.lru_cache(maxsize=256)
 def _grid(tenors: tuple[int, ...], rates: tuple[float, ...]) -> tuple[FloatArray, FloatArray]:
-    """``(tenors, rates)`` as read-only float64 arrays; cached on the (immutable) tuples."""
+    """``(tenors, rates)`` as read-only float64 arrays (built once per curve, kept on it: a cache keyed
+    on the tuples would mix up curves equal as tuples, such as rates ``(0.0,)`` and ``(-0.0,)``)."""
     xp = np.asarray(tenors, float)
     fp = np.asarray(rates, float)
     xp.setflags(write=False)
@@ -53,6 +52,7 @@ class FundingCurve:
 
     tenors_months: tuple[int, ...]
     rates: tuple[float, ...]
+    _arrays: tuple[FloatArray, FloatArray] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         tenors = tuple(int(t) for t in self.tenors_months)
@@ -69,6 +69,7 @@ class FundingCurve:
             raise ValidationError("rates", self.rates, "must be finite annual decimals in (-1, 1)")
         object.__setattr__(self, "tenors_months", tenors)
         object.__setattr__(self, "rates", rates)
+        object.__setattr__(self, "_arrays", _grid(tenors, rates))
 
     @classmethod
     def flat(cls, rate: float) -> FundingCurve:
@@ -87,7 +88,7 @@ class FundingCurve:
             # checks and the same ``np.interp`` on the same float64 grid, built once per curve.
             if not math.isfinite(months) or months < 0:
                 raise ValidationError("months", months, "must be finite and 0 or more")
-            xp, fp = _grid(self.tenors_months, self.rates)
+            xp, fp = self._arrays
             return float(np.interp(months, xp, fp))
         x = np.asarray(months, dtype=np.float64)
         if not np.all(np.isfinite(x)) or np.any(x < 0):
