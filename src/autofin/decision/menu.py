@@ -326,10 +326,11 @@ class Trace(Sequence[Tried]):
         self._built: tuple[Tried, ...] | None = None
 
     def _items(self) -> tuple[Tried, ...]:
-        if self._built is None:
-            self._built = tuple(map(_tried_of, self._raw))
-            self._raw = ()
-        return self._built
+        built = self._built
+        if built is None:
+            # The rows are kept: a reader in another thread may be counting or reading them now.
+            built = self._built = tuple(map(_tried_of, self._raw))
+        return built
 
     @overload
     def __getitem__(self, index: int) -> Tried: ...
