@@ -176,8 +176,15 @@ async def _on_request_validation(request: Request, exc: Exception) -> JSONRespon
     return problem_response(request, 422, _detail(errors), errors)
 
 
+#: FastAPI's 400 for a body it cannot read (not UTF-8…); the service answers it like malformed JSON.
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNREADABLE_BODY:
+        errors = [FieldError(field="", rule="is not valid JSON (UTF-8)")]
+        return problem_response(request, 422, _detail(errors), errors)
     detail = exc.detail if isinstance(exc.detail, str) else _KINDS.get(exc.status_code, ("", "HTTP error"))[1]
     return problem_response(request, exc.status_code, detail, headers=exc.headers)
 
