@@ -409,6 +409,7 @@ def render(rows: list[Row], info: dict[str, str], command: str) -> str:
         "g": "(g) Rule segments: the demo scheme on 1,000,000 applicants, and one applicant at a time",
         "h": "(h) Pricing cost build-up: NPV, RAROC and minimum rate for 1,000,000 offers",
         "i": "(i) Instant decisions: one full decision with its offer menu, and batch replay",
+        "j": "(j) The platform under load: full decisions over HTTP on loopback, 50 clients with retries",
     }
     out = [
         f"Command: `{command}`  ",
@@ -454,16 +455,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke test; not for recording)")
     parser.add_argument(
         "--only",
-        choices=["a", "b", "c", "d", "e", "f", "g", "h", "i"],
+        choices=["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"],
         action="append",
         help="run only these groups",
     )
     args = parser.parse_args(argv)
-    groups = args.only or ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+    groups = args.only or ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
     rows: list[Row] = []
     from benchmarks.catalog_bench import bench_catalog
     from benchmarks.data_gen import bench_data
     from benchmarks.decision_bench import bench_decisions
+    from benchmarks.platform_bench import bench_platform
     from benchmarks.pricing_bench import bench_pricing
     from benchmarks.risk_bench import bench_risk
     from benchmarks.segments_bench import bench_segments
@@ -478,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         ("g", bench_segments),
         ("h", bench_pricing),
         ("i", bench_decisions),
+        ("j", bench_platform),
     )
     for g, fn in groups_fns:
         if g in groups:

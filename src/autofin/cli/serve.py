@@ -6,8 +6,11 @@ tokens file ``autofin-tokens.json`` is created beside the SQLite database (in th
 other databases) with random tokens for dealers ``dealer-001`` and ``dealer-002``, an underwriter, an
 analyst and an admin; when the database holds no application yet, the example applications of
 ``examples/decisions`` are submitted and decided through the same exactly-once path as the API
-(:func:`seed_demo`, fixed idempotency keys: seeding twice stores nothing new). The URL and the tokens
-are printed, then uvicorn serves until interrupted.
+(:func:`seed_demo`, fixed idempotency keys: seeding twice stores nothing new; ``--no-seed`` skips it).
+The URL and the tokens are printed, then uvicorn serves until interrupted: in this process, or with
+``--workers N`` (N > 1) in N worker processes, each running
+:func:`autofin.api.app.app_from_env` with the database, tokens file and model registry passed through
+the environment (the engine is built, and the demo model trained if absent, once before they start).
 """
 
 from __future__ import annotations
@@ -161,6 +164,12 @@ def serve_command(
             "autofin-tokens.json beside the database, created on first start)",
         ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="uvicorn worker processes (PostgreSQL for more than 1)")
+    ] = 1,
+    seed: Annotated[
+        bool, typer.Option("--seed/--no-seed", help="submit the demo applications into an empty database")
+    ] = True,
 ) -> None:
     """Serve the REST API (uvicorn); seeds demo tokens and applications on first start."""
 
@@ -189,7 +198,7 @@ def serve_command(
         db = open_store(url)
         try:
             sessions = session_factory(db)
-            if count_applications(sessions) == 0 and examples_dir().is_dir():
+            if seed and count_applications(sessions) == 0 and examples_dir().is_dir():
                 report = seed_demo(sessions, engine, keyring_for_url(db.url))
                 sys.stdout.write(f"seeded {report.created} demo applications\n")
         finally:
@@ -203,6 +212,15 @@ def serve_command(
             who = f"{p.role} {p.dealer_id}" if p.dealer_id else p.role
             sys.stdout.write(f"  {p.name:<14} {who:<22} {token}\n")
         sys.stdout.flush()
+        if workers > 1:
+            from autofin.api.settings import DATABASE_URL_ENV, MODELS_ENV
+
+            os.environ[DATABASE_URL_ENV] = url
+            os.environ[TOKENS_FILE_ENV] = str(tokens_path.resolve())
+            if models_dir is not None:
+                os.environ[MODELS_ENV] = str(models_dir.resolve())
+            uvicorn.run("autofin.api.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+            return
         settings = ApiSettings(tokens=principals, engine_factory=lambda: engine, database_url=url)
         uvicorn.run(create_app(settings), host=host, port=port)
 
