@@ -170,30 +170,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _check_store(url: str, res: LoadResult) -> dict[str, int]:
-    from sqlalchemy import func, select
-
     from autofin.api.service import scoped_key
     from autofin.store.db import make_engine, session_factory
-    from autofin.store.models import ApplicationRow, DecisionRow
+    from autofin.store.repository import stored_counts
 
     engine = make_engine(url)
     try:
         with session_factory(engine)() as s:
-            per_key = dict(
-                s.execute(
-                    select(ApplicationRow.idempotency_key, func.count()).group_by(
-                        ApplicationRow.idempotency_key
-                    )
-                ).all()
-            )
-            per_app = dict(
-                s.execute(
-                    select(DecisionRow.application_id, func.count()).group_by(DecisionRow.application_id)
-                ).all()
-            )
-            stored = int(s.scalar(select(func.count()).select_from(ApplicationRow)) or 0)
+            per_key, per_app = stored_counts(s)
     finally:
         engine.dispose()
+    stored = sum(per_key.values())
     scope = f"dealer:{DEALER}"
     acked = {scoped_key(scope, k) for k in res.acked}
     sent = {scoped_key(scope, k) for k in res.sent}

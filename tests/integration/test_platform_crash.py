@@ -17,7 +17,8 @@ with SIGKILL. The server is started again on the same database, and then:
 (c) the audit ledger verifies (``autofin.store.audit.verify``) and holds one ``decision`` entry per
     stored decision.
 
-PostgreSQL cases are skipped only when ``127.0.0.1:5432`` (``AUTOFIN_TEST_POSTGRES_URL``) is unreachable.
+The databases come from the ``db_url`` fixture of tests/store (SQLite, and a fresh PostgreSQL database
+skipped only when ``127.0.0.1:5432`` / ``AUTOFIN_TEST_POSTGRES_URL`` is unreachable).
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,28 +44,16 @@ from autofin.api.service import scoped_key
 from autofin.store import audit
 from autofin.store.db import make_engine, session_factory
 from autofin.store.models import ApplicationRow, AuditEntry, DecisionRow
+from autofin.store.repository import stored_counts
+from store.conftest import db_url  # noqa: F401 - the SQLite + PostgreSQL fixture of tests/store
 
 ROOT = Path(__file__).resolve().parents[2]
 APPROVE = ROOT / "examples" / "decisions" / "approve.json"
-PG_ADMIN = os.environ.get("AUTOFIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DEALER_TOKEN = "crash-dealer-token-0123456789"
 DEALER_ID = "crash-dealer"
 CLIENTS = 8
 KILL_AFTER_S = 1.5
 PERSONAL = {"national_id": "110101199003071234", "name": "测试", "phone": "13812345678"}
-
-
-def _pg_unreachable() -> str | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return f"PostgreSQL not reachable at {PG_ADMIN}: {str(exc).strip().splitlines()[0]}"
-
-
-_PG_SKIP = _pg_unreachable()
 
 
 @pytest.fixture(scope="session")
@@ -78,28 +65,6 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models")
     demo_scorer(Registry(path))
     return path
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(_PG_SKIP is not None, reason=_PG_SKIP or "")),
-    ]
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}"
-        return
-    import psycopg
-
-    name = f"autofin_crash_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -196,7 +161,7 @@ def client(base_url: str, worker: int, load: Load, stop: threading.Event, approv
                     return
 
 
-def test_sigkill_under_load_loses_nothing(db_url: str, models_dir: Path, tmp_path: Path) -> None:
+def test_sigkill_under_load_loses_nothing(db_url: str, models_dir: Path, tmp_path: Path) -> None:  # noqa: F811
     t0 = time.monotonic()
     tokens = tmp_path / "tokens.json"
     tokens.write_text(
@@ -265,18 +230,7 @@ def test_sigkill_under_load_loses_nothing(db_url: str, models_dir: Path, tmp_pat
                     r = http.post("/v1/applications", json=load.sent[key], headers={"Idempotency-Key": key})
                     assert r.status_code == 200 and r.json()["decision"]["id"] == acked[key][0]
             with sessions() as s:
-                per_key = dict(
-                    s.execute(
-                        select(ApplicationRow.idempotency_key, func.count()).group_by(
-                            ApplicationRow.idempotency_key
-                        )
-                    ).all()
-                )
-                per_app = dict(
-                    s.execute(
-                        select(DecisionRow.application_id, func.count()).group_by(DecisionRow.application_id)
-                    ).all()
-                )
+                per_key, per_app = stored_counts(s)
                 n_apps = s.scalar(select(func.count()).select_from(ApplicationRow))
                 # (c) the ledger holds, one decision entry per stored decision
                 report = audit.verify(s)

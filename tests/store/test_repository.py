@@ -115,6 +115,24 @@ def test_record_decision_with_audit_entry_in_one_transaction(
         assert repository.record_digest(again.record) == decision.digest
 
 
+def test_stored_counts_count_applications_per_key_and_decisions_per_application(
+    sessions: sessionmaker[Session], keys: KeyRing, application: Application, decision: Decision
+) -> None:
+    first, _ = _submit(sessions, keys, application, key="k-1")
+    _submit(sessions, keys, application, key="k-1")  # a retry: still one application
+    second, _ = _submit(sessions, keys, application_with(application, "app-2"), key="k-2")
+    record = decision.to_dict(timings=False)
+    with sessions() as s:
+        repository.record_decision(s, first.id, record)
+    with sessions() as s:
+        repository.record_decision(s, first.id, record)  # a second decision on the same application
+    with sessions() as s:
+        per_key, per_app = repository.stored_counts(s)
+    assert per_key == {"k-1": 1, "k-2": 1}
+    assert per_app == {first.id: 2}  # the undecided second application is absent
+    assert second.id not in per_app
+
+
 def test_record_decision_is_all_or_nothing(
     monkeypatch: pytest.MonkeyPatch,
     sessions: sessionmaker[Session],

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -221,3 +221,16 @@ def decisions_for(session: Session, application_id: str) -> list[DecisionRow]:
     """Every decision on an application, oldest first."""
     query = select(DecisionRow).where(DecisionRow.application_id == application_id)
     return list(session.scalars(query.order_by(DecisionRow.decided_at, DecisionRow.id)))
+
+
+def stored_counts(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """The exactly-once check: how many applications each stored idempotency key holds, and how many
+    decisions each application holds (every count is 1 in a sound store; an application without a
+    decision is absent from the second mapping)."""
+    per_key = session.execute(
+        select(ApplicationRow.idempotency_key, func.count()).group_by(ApplicationRow.idempotency_key)
+    ).all()
+    per_app = session.execute(
+        select(DecisionRow.application_id, func.count()).group_by(DecisionRow.application_id)
+    ).all()
+    return {str(k): int(n) for k, n in per_key}, {str(a): int(n) for a, n in per_app}
