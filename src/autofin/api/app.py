@@ -27,6 +27,7 @@ from autofin.api.settings import ApiSettings
 from autofin.decision.application import Application
 from autofin.store.crypto import KeyRing, load_keyring
 from autofin.store.db import make_engine, session_factory, sqlite_path, upgrade
+from autofin.web import mount_web
 
 API_VERSION = "1.0.0"
 
@@ -65,6 +66,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_handlers(app)
     app.include_router(router)
     app.include_router(applications_router)
+    mount_web(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

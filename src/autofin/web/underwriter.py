@@ -1,0 +1,7 @@
+"""Placeholder: the underwriter pages are being written."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,53 @@
+"""Fixtures of the web page tests: the whole service (API + pages) with one small engine (a scorer that
+gives every applicant 700 points), a token per demo principal, a fresh SQLite store seeded with the demo
+applications, and a client per principal signed in through the ``/login`` form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from web_support import TOKENS, token_of
+
+from autofin.api import ApiSettings, create_app
+from autofin.cli.serve import seed_demo
+from autofin.decision.engine import DecisionEngine
+from decision_support import FixedScorer
+
+
+@pytest.fixture(scope="session")
+def web_engine() -> DecisionEngine:
+    return DecisionEngine.load(FixedScorer(700.0))
+
+
+@pytest.fixture
+def site(web_engine: DecisionEngine, tmp_path: Path) -> Iterator[TestClient]:
+    """A started service on a fresh SQLite store with the demo applications; no one signed in."""
+    settings = ApiSettings(
+        tokens=TOKENS,
+        engine_factory=lambda: web_engine,
+        database_url=f"sqlite:///{tmp_path / 'autofin.db'}",
+        rate_per_second=1000.0,
+        burst=1000,
+    )
+    with TestClient(create_app(settings), base_url="http://testserver") as client:
+        app = client.app
+        seed_demo(app.state.sessions, app.state.engine, app.state.keys)  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+def signed_in(site: TestClient) -> Callable[[str], TestClient]:
+    """``signed_in(name)``: the site's client signed in as the demo principal ``name`` (``dealer-001``,
+    ``dealer-002``, ``customer``, ``underwriter``, ``analyst``, ``admin``) through the sign-in form.
+    One client holds one cookie: signing in as another principal replaces it."""
+
+    def sign_in(name: str) -> TestClient:
+        site.cookies.clear()
+        response = site.post("/login", data={"token": token_of(name), "next": ""}, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        return site
+
+    return sign_in
