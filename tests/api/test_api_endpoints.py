@@ -145,6 +145,12 @@ def test_openapi_document_lists_every_path(client: TestClient) -> None:
         "/v1/decisions",
         "/v1/applications",
         "/v1/applications/{application_id}",
+        "/v1/applications/{application_id}/acceptance",
+        "/v1/applications/{application_id}/contract",
+        "/v1/applications/{application_id}/review",
+        "/v1/contracts/{contract_id}",
+        "/v1/contracts/{contract_id}/disclosure",
+        "/v1/reviews/queue",
     }
     schemas = doc["components"]["schemas"]
     assert {"Application", "Problem", "QuoteRequest", "DecisionRecord"} <= set(schemas)

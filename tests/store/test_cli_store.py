@@ -28,7 +28,7 @@ def _append(url: str, n: int) -> None:
 def test_db_upgrade_then_audit_verify(db_url: str) -> None:
     result = runner.invoke(app, ["db", "upgrade", "--url", db_url])
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert "revision 0002" in result.output
     _append(db_url, 3)
     result = runner.invoke(app, ["audit", "verify", "--url", db_url])
     assert result.exit_code == 0, result.output

@@ -15,8 +15,8 @@ from autofin.store.models import Base
 
 def test_upgrade_empty_database_to_head(db_url: str) -> None:
     assert current_revision(db_url) is None
-    assert upgrade(db_url) == "0001"
-    assert upgrade(db_url) == "0001"  # idempotent
+    assert upgrade(db_url) == "0002"
+    assert upgrade(db_url) == "0002"  # idempotent
     engine = make_engine(db_url)
     try:
         tables = set(inspect(engine).get_table_names())

@@ -9,7 +9,7 @@ kept. The settings, the engine, the store and the rate limiter live on ``app.sta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,13 +18,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
 
 from autofin.api.applications import router as applications_router
 from autofin.api.auth import RateLimiter
+from autofin.api.contracts import router as contracts_router
+from autofin.api.docs_ui import install_docs
 from autofin.api.problems import PROBLEM_JSON, install_handlers
+from autofin.api.reviews import router as reviews_router
 from autofin.api.routes import router
 from autofin.api.settings import ApiSettings
 from autofin.decision.application import Application
+from autofin.store.contracts import record_versions
 from autofin.store.crypto import KeyRing, load_keyring
 from autofin.store.db import make_engine, session_factory, sqlite_path, upgrade
 from autofin.web import mount_web
@@ -48,6 +53,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.engine = settings.build_engine()
         db = await run_in_threadpool(open_store, settings.database_url)
         app.state.db, app.state.sessions, app.state.keys = db, session_factory(db), keyring_for_url(db.url)
+        await run_in_threadpool(audit_versions, app.state.sessions, app.state.engine.stamp.to_dict())
         try:
             yield
         finally:
@@ -60,13 +66,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Money as strings in major units; rates as annual decimals. Errors are RFC 9457 "
         "`application/problem+json` documents naming the field, the rule and the value.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_per_second, settings.burst, settings.clock)
     install_handlers(app)
     app.include_router(router)
     app.include_router(applications_router)
+    app.include_router(contracts_router)
+    app.include_router(reviews_router)
     mount_web(app)
+    install_docs(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -106,6 +117,13 @@ def open_store(url: str | URL) -> Engine:
     server's thread pool)."""
     upgrade(url)
     return make_engine(url, pool_size=10, max_overflow=30)
+
+
+def audit_versions(sessions: sessionmaker[Session], stamp: Mapping[str, Any]) -> int:
+    """Append an audit entry for each component of the engine's version ``stamp`` that differs from the
+    last one recorded (:func:`autofin.store.contracts.record_versions`); returns how many were added."""
+    with sessions() as session:
+        return len(record_versions(session, stamp))
 
 
 def keyring_for_url(url: str | URL) -> KeyRing:

@@ -380,3 +380,83 @@ class ApplicationSubmission(BaseModel):
 
     application: dict[str, Any] = Field(description="one application (see Application)")
     personal: PersonalData
+
+
+class AcceptanceRequest(BaseModel):
+    """``POST /v1/applications/{id}/acceptance``: the rank (1-based) of the offer accepted, in the latest
+    decision's ``menu`` — ``offers`` or ``counter_offers``; by default a counter-offer decision's
+    counter-offers (when it has any), otherwise its offers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offer: int = Field(ge=1, le=1000, description="the offer's rank in the decision record, from 1")
+    menu: Literal["offers", "counter_offers"] | None = None
+
+
+class ContractOut(_Out):
+    """A booked contract: the accepted offer exactly as the decision stored it (``offer``: structure,
+    payment and the full ``quote``; money as strings), with its payment ``schedule`` (a loan's
+    instalments or a lease's rents) and its ``disclosure`` (``null`` when the contract kind has none)
+    lifted out for convenience. Times in UTC."""
+
+    id: str
+    application_id: str
+    client_application_id: str | None
+    dealer_id: str
+    decision_id: str
+    menu: Literal["offers", "counter_offers"]
+    offer_rank: int
+    product_id: str
+    currency: str
+    amount_financed: str
+    accepted_by: str
+    created_at: datetime
+    offer: dict[str, Any]
+    schedule: list[dict[str, Any]]
+    disclosure: dict[str, Any] | None
+
+
+class ReviewRequest(BaseModel):
+    """``POST /v1/applications/{id}/review``: ``approve`` or ``decline`` a referred application.
+    ``reason_codes``: codes of the engine's reason texts (policy, affordability or menu codes); a decline
+    needs at least one, at most four. ``note``: free text for the file (at most 2,000 characters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["approve", "decline"]
+    reason_codes: list[str] = Field(default_factory=list, max_length=4)
+    note: str = Field(default="", max_length=2000)
+
+
+class ReviewOut(_Out):
+    """A review: who did what, and the decision it made (``decision``, with its record)."""
+
+    id: str
+    application_id: str
+    action: Literal["approve", "decline"]
+    reason_codes: list[str]
+    note: str
+    by: str
+    at: datetime
+    referred_decision_id: str
+    decision: StoredDecision
+
+
+class QueueItem(ApplicationSummary):
+    """A referred application in the underwriters' queue: its summary, the referral (decision id and
+    time, reasons with texts), the score points and the amount requested (price less the wished down
+    payment, in the application's currency)."""
+
+    decision_id: str
+    referred_at: datetime
+    reasons: list[ReasonOut]
+    score_points: float | None
+    currency: str | None
+    amount_requested: str | None
+    offers: int
+
+
+class ReviewQueue(_Out):
+    """Referred applications, oldest submission first."""
+
+    applications: list[QueueItem]

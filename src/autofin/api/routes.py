@@ -26,6 +26,7 @@ from autofin.api.models import (
 )
 from autofin.api.problems import PROBLEM_JSON, Problem, ProblemError
 from autofin.catalog.quote import quote, quote_json
+from autofin.store.contracts import log_quote
 
 if TYPE_CHECKING:
     from autofin.decision.engine import DecisionEngine
@@ -124,10 +125,11 @@ async def product(
 
 @router.post("/quotes", response_model=QuoteOut, tags=["quotes"], responses=problems_doc(*AUTH_PROBLEMS, 422))
 def create_quote(
-    request: Request, body: QuoteRequest, _: Annotated[Principal, Depends(require())]
+    request: Request, body: QuoteRequest, principal: Annotated[Principal, Depends(require())]
 ) -> dict[str, Any]:
     """Quote one structure of one product: the exact contract with its schedule and disclosure.
-    A request the product's rules refuse is a 422 problem naming the field (``structure.term``…)."""
+    A request the product's rules refuse is a 422 problem naming the field (``structure.term``…).
+    Each quote given is logged (``quote_log``: role, dealer, product, amount financed, channel ``api``)."""
     engine = engine_of(request)
     q = quote(
         engine.catalogue,
@@ -138,6 +140,11 @@ def create_quote(
         body.market if body.market is not None else engine.market,
         body.on,
     )
+    with request.app.state.sessions() as session:
+        log_quote(
+            session, role=principal.role, dealer_id=principal.dealer_id, product_id=body.product,
+            amount_financed=q.amount_financed, channel="api",
+        )  # fmt: skip
     return quote_json(q)
 
 

@@ -127,3 +127,62 @@ class AuditEntry(Base):
     payload: Mapped[dict[str, Any]]
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ContractRow(Base):
+    """A booked contract: the offer a dealer accepted on an application (one contract per application).
+
+    ``menu`` names the decision record's list the offer came from (``offers`` or ``counter_offers``),
+    ``offer_rank`` its 1-based rank there; ``offer`` is that entry exactly as the decision stored it
+    (structure, payment, the full quote with schedule and disclosure; money as strings)."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"))
+    dealer_id: Mapped[str] = mapped_column(String(64), index=True)
+    menu: Mapped[str] = mapped_column(String(16))
+    offer_rank: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    #: The amount financed as a decimal string in major units.
+    amount_financed: Mapped[str] = mapped_column(String(40))
+    offer: Mapped[dict[str, Any]]
+    #: Who accepted (principal name).
+    accepted_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ReviewRow(Base):
+    """An underwriter's action on a referred application: ``approve`` or ``decline``, with reason codes
+    and a note; ``decision_id`` is the decision the action made, ``referred_decision_id`` the referral."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    referred_decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"))
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    reason_codes: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(2000))
+    by: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class QuoteLogRow(Base):
+    """One successful quote, for the analysts' funnel (quote → application → approval → booking)."""
+
+    __tablename__ = "quote_log"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    dealer_id: Mapped[str | None] = mapped_column(String(64))
+    product_id: Mapped[str] = mapped_column(String(100))
+    #: Decimal string in major units.
+    amount_financed: Mapped[str] = mapped_column(String(40))
+    #: ``api`` or ``web``.
+    channel: Mapped[str] = mapped_column(String(8))
