@@ -27,6 +27,7 @@ from autofin.api.app import keyring_for_url, open_store
 from autofin.cli import app as cli_app
 from autofin.cli import serve as serve_module
 from autofin.decision.engine import DecisionEngine
+from autofin.demo_history import HistoryReport
 from autofin.store import audit
 from autofin.store.crypto import generate_key
 from autofin.store.db import session_factory
@@ -307,6 +308,8 @@ def test_serve_command_seeds_and_hands_the_app_to_uvicorn(
     monkeypatch.delenv("AUTOFIN_SECRET_KEY", raising=False)
     monkeypatch.delenv("AUTOFIN_API_TOKENS_FILE", raising=False)
     monkeypatch.setattr(autofin.cli.decide, "build_engine", lambda models: engine)
+    # The demo history (tests/unit/test_demo_history.py) is left out: this test counts the 4 examples.
+    monkeypatch.setattr("autofin.demo_history.seed_history", lambda *a, **k: HistoryReport(0, 0))
     served: list[tuple[Any, str, int]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port: served.append((app, host, port)))
     url = f"sqlite:///{tmp_path / 'autofin.db'}"

@@ -201,6 +201,10 @@ def serve_command(
             if seed and count_applications(sessions) == 0 and examples_dir().is_dir():
                 report = seed_demo(sessions, engine, keyring_for_url(db.url))
                 sys.stdout.write(f"seeded {report.created} demo applications\n")
+                from autofin.demo_history import seed_history
+
+                history = seed_history(sessions, engine, keyring_for_url(db.url))
+                sys.stdout.write(f"seeded {history.summary()}\n")
         finally:
             db.dispose()
         base = f"http://{host}:{port}"
