@@ -209,7 +209,8 @@ def serve_command(
             db.dispose()
         base = f"http://{host}:{port}"
         sys.stdout.write(
-            f"autofin serving at {base}  (API docs {base}/docs, health {base}/v1/health)\n"
+            f"autofin serving at {base}/  (sign in at {base}/login with a token below; "
+            f"API docs {base}/docs, health {base}/v1/health)\n"
             f"tokens: {tokens_path}{' (created)' if made else ''}\n"
         )
         for token, p in principals.items() if demo else ():

@@ -8,7 +8,14 @@
       var source = document.getElementById(div.getAttribute("data-chart"));
       if (!source) { return; }
       var spec = JSON.parse(source.textContent);
-      var layout = Object.assign({ margin: { t: 30, r: 10, b: 50, l: 60 }, autosize: true }, spec.layout);
+      var layout = Object.assign({ margin: { t: 30, r: spec.layout.yaxis2 ? 70 : 10, b: 50, l: 60 }, autosize: true },
+                                 spec.layout);
+      // Long category labels (product names) get the room they need instead of being cut off.
+      ["xaxis", "yaxis", "yaxis2"].forEach(function (axis) {
+        if (layout[axis] || axis !== "yaxis2") {
+          layout[axis] = Object.assign({ automargin: true }, layout[axis] || {});
+        }
+      });
       Plotly.newPlot(div, spec.data, layout, { responsive: true, displaylogo: false });
       div.setAttribute("data-drawn", "true");
     });
