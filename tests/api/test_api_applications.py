@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import TOKENS, bearer, example
+from api_support import ALL_TOKENS, D2, bearer, client_sessions, example
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from autofin.api import Principal
 from autofin.api.app import keyring_for_url, open_store
 from autofin.cli import app as cli_app
 from autofin.cli import serve as serve_module
@@ -35,12 +34,6 @@ from autofin.store.models import ApplicationRow, AuditEntry, DecisionRow
 from store.conftest import db_url  # noqa: F401 - the SQLite + PostgreSQL fixture of tests/store
 from store.store_support import PERSONAL
 
-D2_TOKEN = "dealer-two-token-0123456789"
-ALL_TOKENS: dict[str, Principal] = {
-    **TOKENS,
-    D2_TOKEN: Principal(name="dealer-d2", role="dealer", dealer_id="D2"),
-}
-D2 = {"Authorization": f"Bearer {D2_TOKEN}"}
 PERSONAL_JSON: dict[str, Any] = PERSONAL.model_dump(mode="json")
 
 
@@ -55,13 +48,8 @@ def store_client(db_url: str, secret: None, make_client: Callable[..., TestClien
     return make_client(tokens=ALL_TOKENS, database_url=db_url, rate_per_second=1000.0, burst=1000)
 
 
-def _sessions(client: TestClient) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = client.app.state.sessions  # type: ignore[attr-defined]
-    return sessions
-
-
 def _count(client: TestClient, model: type[Any]) -> int:
-    with _sessions(client)() as s:
+    with client_sessions(client)() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -141,7 +129,7 @@ def test_concurrent_submissions_with_one_key_store_and_decide_once(store_client:
     assert len({r.json()["id"] for r in responses}) == 1
     assert len({r.json()["decision"]["id"] for r in responses}) == 1
     assert (_count(store_client, ApplicationRow), _count(store_client, DecisionRow)) == (1, 1)
-    with _sessions(store_client)() as s:  # the startup's version entries aside
+    with client_sessions(store_client)() as s:  # the startup's version entries aside
         assert len(list(s.scalars(select(AuditEntry).where(AuditEntry.kind == "decision")))) == 1
 
 
@@ -216,7 +204,7 @@ def test_personal_data_is_masked_except_for_underwriters_and_admins(store_client
     admin_submit = _submit(store_client, "k-admin", role="admin").json()
     assert admin_submit["personal"]["masked"] is False
     # the database holds the personal data only encrypted
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         blob = s.get(ApplicationRow, app_id).personal_data  # type: ignore[union-attr]
     assert b"110101199003071234" not in blob and "张伟".encode() not in blob
 
@@ -225,7 +213,7 @@ def test_audit_ledger_verifies_after_submissions(store_client: TestClient) -> No
     for k, name in enumerate(("approve", "decline", "prime", "counter_offer")):
         assert _submit(store_client, f"k-{k}", _body(name)).status_code == 201
         assert _submit(store_client, f"k-{k}", _body(name)).status_code == 200
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         report = audit.verify(s)
         assert report.ok, report.line()
         decisions = list(s.scalars(select(AuditEntry.subject).where(AuditEntry.kind == "decision")))
@@ -235,7 +223,7 @@ def test_audit_ledger_verifies_after_submissions(store_client: TestClient) -> No
 
 
 def _rows(client: TestClient) -> list[ApplicationRow]:
-    with _sessions(client)() as s:
+    with client_sessions(client)() as s:
         return list(s.scalars(select(ApplicationRow)))
 
 

@@ -16,12 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from api_support import QUOTE, TOKENS, bearer, example
+from api_support import ALL_TOKENS, D2, QUOTE, bearer, client_sessions, example
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from autofin.api import Principal
 from autofin.decision.engine import DecisionEngine
 from autofin.documents.disclosure import document_model, money_text, rate_text
 from autofin.store import audit
@@ -29,13 +27,6 @@ from autofin.store.crypto import generate_key
 from autofin.store.models import ApplicationRow, AuditEntry, ContractRow, QuoteLogRow
 from store.conftest import db_url  # noqa: F401 - the SQLite + PostgreSQL fixture of tests/store
 from store.store_support import PERSONAL
-
-D2_TOKEN = "dealer-two-token-0123456789"
-ALL_TOKENS: dict[str, Principal] = {
-    **TOKENS,
-    D2_TOKEN: Principal(name="dealer-d2", role="dealer", dealer_id="D2"),
-}
-D2 = {"Authorization": f"Bearer {D2_TOKEN}"}
 
 
 @pytest.fixture
@@ -46,11 +37,6 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def store_client(db_url: str, secret: None, make_client: Callable[..., TestClient]) -> TestClient:  # noqa: F811
     return make_client(tokens=ALL_TOKENS, database_url=db_url, rate_per_second=1000.0, burst=1000)
-
-
-def _sessions(client: TestClient) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = client.app.state.sessions  # type: ignore[attr-defined]
-    return sessions
 
 
 def submit(client: TestClient, name: str, key: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -90,7 +76,7 @@ def test_accept_books_contract_once(store_client: TestClient) -> None:
     other = accept(store_client, app["id"], {"offer": 1})
     assert other.status_code == 409
     assert other.json()["errors"][0]["field"] == "offer"
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         assert len(list(s.scalars(select(ContractRow)))) == 1
         row = s.get(ApplicationRow, app["id"])
         assert row is not None and row.status == "booked"
@@ -127,7 +113,7 @@ def test_accept_errors_name_the_field(store_client: TestClient) -> None:
     r = accept(store_client, declined["id"], {"offer": 1})
     assert r.status_code == 409
     assert r.json()["errors"][0]["field"] == "application_id" and "decline" in r.json()["errors"][0]["rule"]
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         assert list(s.scalars(select(ContractRow))) == []
         assert [e.kind for e in s.scalars(select(AuditEntry))].count("contract") == 0
 
@@ -221,7 +207,7 @@ def test_quotes_are_logged(store_client: TestClient) -> None:
         assert r.status_code == 200, (role, r.text)
     bad = store_client.post("/v1/quotes", json={**QUOTE, "product": "nope"}, headers=bearer("dealer"))
     assert bad.status_code == 422
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         rows = list(s.scalars(select(QuoteLogRow).order_by(QuoteLogRow.at)))
     assert [(r.role, r.dealer_id, r.channel) for r in rows] == [
         ("dealer", "D1", "api"),
@@ -232,7 +218,7 @@ def test_quotes_are_logged(store_client: TestClient) -> None:
 
 
 def _version_entries(client: TestClient) -> list[AuditEntry]:
-    with _sessions(client)() as s:
+    with client_sessions(client)() as s:
         kinds = ("catalogue", "policy", "model", "pricing", "segments", "strategy", "code")
         return list(s.scalars(select(AuditEntry).where(AuditEntry.kind.in_(kinds)).order_by(AuditEntry.seq)))
 
@@ -260,5 +246,5 @@ def test_startup_audits_version_changes(
     added = _version_entries(third)[len(entries) :]
     assert [(e.kind, e.subject) for e in added] == [("catalogue", "2099.1.1")]
     assert added[0].payload == {"component": "catalogue", "from": engine.catalogue.version, "to": "2099.1.1"}
-    with _sessions(third)() as s:
+    with client_sessions(third)() as s:
         assert audit.verify(s).ok

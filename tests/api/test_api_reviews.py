@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_support import bearer, example
+from api_support import bearer, client_sessions, example
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from autofin.store import audit, repository
 from autofin.store.crypto import generate_key
@@ -28,11 +27,6 @@ def store_client(
 ) -> TestClient:
     monkeypatch.setenv("AUTOFIN_SECRET_KEY", generate_key())
     return make_client(database_url=db_url, rate_per_second=1000.0, burst=1000)
-
-
-def _sessions(client: TestClient) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = client.app.state.sessions  # type: ignore[attr-defined]
-    return sessions
 
 
 def referred(client: TestClient, key: str, app_id: str = "demo-refer-0001") -> dict[str, Any]:
@@ -94,7 +88,7 @@ def test_approve_carries_the_menu_then_books(store_client: TestClient) -> None:
     assert again.status_code == 200 and again.json()["id"] == out["id"]
     other = review(store_client, app["id"], {"action": "decline", "reason_codes": ["KO_BANKRUPTCY"]})
     assert other.status_code == 409 and other.json()["errors"][0]["field"] == "application_id"
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         row = s.get(ApplicationRow, app["id"])
         assert row is not None and row.status == "approve"
         assert len(list(s.scalars(select(DecisionRow).where(DecisionRow.application_id == app["id"])))) == 2
@@ -145,7 +139,7 @@ def test_review_errors_name_the_field(store_client: TestClient, body: dict[str, 
     r = review(store_client, app["id"], body)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == field
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         assert list(s.scalars(select(ReviewRow))) == []
 
 
@@ -166,7 +160,7 @@ def test_review_roles_and_state(store_client: TestClient) -> None:
 def test_approve_needs_an_offer(store_client: TestClient) -> None:
     app = referred(store_client, "k1")
     record = {**app["decision"]["record"], "offers": [], "counter_offers": []}
-    with _sessions(store_client)() as s:
+    with client_sessions(store_client)() as s:
         repository.record_decision(s, app["id"], record)
     r = review(store_client, app["id"], {"action": "approve"})
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "action"

@@ -1,8 +1,8 @@
 """Fixtures of the store tests: every test runs on a SQLite file and on a fresh PostgreSQL database.
 
-PostgreSQL: ``127.0.0.1:5432``, user ``postgres``, trust auth, an existing database ``test`` to connect to
-for ``CREATE DATABASE`` (override with ``AUTOFIN_TEST_POSTGRES_URL``). Its parameters are skipped, with
-the reason, only when that server cannot be reached.
+PostgreSQL: see :mod:`db_support` (``127.0.0.1:5432``, user ``postgres``, trust auth; override with
+``AUTOFIN_TEST_POSTGRES_URL``). Its parameters are skipped, with the reason, only when that server cannot
+be reached.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,48 +22,19 @@ from autofin.decision.application import Application
 from autofin.decision.engine import Decision, DecisionEngine
 from autofin.store.crypto import KeyRing
 from autofin.store.db import make_engine, session_factory, upgrade
+from db_support import DB_PARAMS, database_url
 from decision_support import FixedScorer
 
 ROOT = Path(__file__).resolve().parents[2]
 APPROVE = ROOT / "examples" / "decisions" / "approve.json"
-PG_ADMIN = os.environ.get("AUTOFIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def _pg_unreachable() -> str | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return f"PostgreSQL not reachable at {PG_ADMIN}: {str(exc).strip().splitlines()[0]}"
-
-
-_PG_SKIP = _pg_unreachable()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(_PG_SKIP is not None, reason=_PG_SKIP or "")),
-    ]
-)
+@pytest.fixture(params=DB_PARAMS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database: a SQLite file in ``tmp_path``, or a uniquely named PostgreSQL database that
     is dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'autofin.db'}"
-        return
-    import psycopg
-
-    name = f"autofin_test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_url(request.param, tmp_path / "autofin.db") as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the PostgreSQL parameter is skipped with the reason when the server cannot be re
 from __future__ import annotations
 
 import os
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,50 +20,20 @@ from autofin.store.crypto import KeyRing
 from autofin.store.db import make_engine, session_factory, upgrade
 from autofin.store.models import ApplicationRow, ContractRow, DecisionRow, QuoteLogRow
 from autofin.web import analytics
+from db_support import DB_PARAMS, database_url
 from decision_support import FixedScorer
 
-PG_ADMIN = os.environ.get("AUTOFIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 APPLICATIONS = 36
 
 
-def _pg_unreachable() -> str | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return f"PostgreSQL not reachable at {PG_ADMIN}: {str(exc).strip().splitlines()[0]}"
-
-
-_PG_SKIP = _pg_unreachable()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=pytest.mark.skipif(_PG_SKIP is not None, reason=_PG_SKIP or "")),
-    ],
-    scope="module",
-)
+@pytest.fixture(params=DB_PARAMS, scope="module")
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database: a SQLite file, or a uniquely named PostgreSQL database dropped afterwards
     (one per module and database: the seeded history is shared by the tests, which only read it, except
     :func:`test_a_later_decision_replaces_the_outcome`, whose change keeps every other test's equality)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('analytics') / 'autofin.db'}"
-        return
-    import psycopg
-
-    name = f"autofin_test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with database_url(request.param, tmp_path_factory.mktemp("analytics") / "autofin.db") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

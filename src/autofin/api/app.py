@@ -32,7 +32,6 @@ from autofin.decision.application import Application
 from autofin.store.contracts import record_versions
 from autofin.store.crypto import KeyRing, load_keyring
 from autofin.store.db import make_engine, session_factory, sqlite_path, upgrade
-from autofin.web import mount_web
 
 API_VERSION = "1.0.0"
 
@@ -76,6 +75,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(applications_router)
     app.include_router(contracts_router)
     app.include_router(reviews_router)
+    from autofin.web import mount_web  # here: autofin.web imports autofin.api's auth and routes
+
     mount_web(app)
     install_docs(app)
 

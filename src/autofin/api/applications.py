@@ -12,7 +12,7 @@ blocks the event loop.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
@@ -27,31 +27,18 @@ from autofin.api.models import (
     StoredDecision,
 )
 from autofin.api.problems import FieldError, ProblemError
-from autofin.api.routes import AUTH_PROBLEMS, engine_of, problems_doc
+from autofin.api.routes import AUTH_PROBLEMS, engine_of, keys_of, problems_doc, sessions_of
 from autofin.api.service import DIRECT, latest_decision, scoped_key, submit_and_decide
 from autofin.errors import ValidationError
 from autofin.store import repository
 from autofin.store.crypto import KeyRing, PersonalData, mask_national_id, mask_phone
 from autofin.store.models import ApplicationRow, DecisionRow
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
 router = APIRouter(prefix="/v1", tags=["applications"])
 
 #: Roles that see personal data unmasked.
 UNMASKED_ROLES: frozenset[Role] = frozenset({"underwriter", "admin"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
-
-
-def _keys(request: Request) -> KeyRing:
-    keys: KeyRing = request.app.state.keys
-    return keys
 
 
 def personal_out(personal: PersonalData, role: Role) -> PersonalOut:
@@ -171,10 +158,10 @@ def submit_application(
             errors=[FieldError(field=header, rule="must not be blank", value=idempotency_key)],
         )
     scope, dealer_id = _scope(principal)
-    keys = _keys(request)
+    keys = keys_of(request)
     try:
         result = submit_and_decide(
-            _sessions(request),
+            sessions_of(request),
             engine_of(request),
             keys,
             idempotency_key=scoped_key(scope, idempotency_key),
@@ -206,12 +193,12 @@ def get_application(
     principal: Annotated[Principal, Depends(require("dealer", "underwriter", "analyst", "admin"))],
 ) -> ApplicationOut:
     """One application with its latest decision. Dealers see only their own (any other id is 404)."""
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         row = repository.get_application(session, application_id, dealer_id=principal.dealer_id)
         if row is None:
             raise ProblemError(404, f"no application {application_id!r}")
         decision = latest_decision(session, row.id)
-    return application_out(row, decision, _keys(request), principal.role)
+    return application_out(row, decision, keys_of(request), principal.role)
 
 
 @router.get(
@@ -230,7 +217,7 @@ def list_applications(
 ) -> ApplicationList:
     """Applications, newest submission first: a dealer's own, or all for underwriters, analysts and
     admins; optionally of one ``status``."""
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         rows = repository.list_applications(
             session, dealer_id=principal.dealer_id, status=status, limit=limit
         )

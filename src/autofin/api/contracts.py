@@ -26,8 +26,9 @@ from autofin.api.applications import UNMASKED_ROLES, personal_out
 from autofin.api.auth import Principal, require
 from autofin.api.models import AcceptanceRequest, ContractOut
 from autofin.api.problems import FieldError, ProblemError
-from autofin.api.routes import AUTH_PROBLEMS, problems_doc
+from autofin.api.routes import AUTH_PROBLEMS, keys_of, problems_doc, sessions_of
 from autofin.errors import AutofinError
+from autofin.jsonsafe import sub
 from autofin.store import contracts as store
 from autofin.store import repository
 from autofin.store.crypto import KeyRing
@@ -96,10 +97,7 @@ def contract_for_application(
 
 def contract_json(row: ContractRow, client_application_id: str | None = None) -> dict[str, Any]:
     """The JSON view of a contract (:class:`ContractOut`; what :mod:`autofin.documents.disclosure` reads)."""
-    quote = row.offer.get("quote") if isinstance(row.offer.get("quote"), Mapping) else {}
-    assert isinstance(quote, Mapping)
-    terms = quote.get("contract") if isinstance(quote.get("contract"), Mapping) else {}
-    assert isinstance(terms, Mapping)
+    terms = sub(row.offer, "quote", "contract")
     schedule = terms.get("schedule") if isinstance(terms.get("schedule"), list) else terms.get("rows")
     disclosure = terms.get("disclosure")
     return {
@@ -127,14 +125,12 @@ def _client_id(session: Session, row: ContractRow) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
-
-
-def _keys(request: Request) -> KeyRing:
-    keys: KeyRing = request.app.state.keys
-    return keys
+def _found(row: ContractRow | None, missing: str, key: str) -> ContractRow:
+    """``row``; when there is none, a 404 problem whose detail is ``missing`` and the quoted ``key``
+    (``no contract 'c-1'``)."""
+    if row is None:
+        raise ProblemError(404, f"{missing} {key!r}")
+    return row
 
 
 def _out(session: Session, row: ContractRow) -> ContractOut:
@@ -161,9 +157,9 @@ def accept(
     booked with the offer's schedule and disclosure, the application's status becomes ``booked`` and an
     audit entry is written — together or not at all. 201 the first time; accepting the same offer again
     answers the stored contract with 200; another offer once booked is a 409 naming ``offer``."""
-    sessions = _sessions(request)
+    sessions = sessions_of(request)
     row, created = accept_offer(
-        sessions, _keys(request), application_id=application_id, offer=body.offer, principal=principal,
+        sessions, keys_of(request), application_id=application_id, offer=body.offer, principal=principal,
         menu=body.menu,
     )  # fmt: skip
     response.status_code = 201 if created else 200
@@ -180,11 +176,9 @@ def read_contract(
     principal: Annotated[Principal, Depends(require("dealer", "underwriter", "analyst", "admin"))],
 ) -> ContractOut:
     """One contract with its schedule and disclosure. Dealers see only their own (any other id is 404)."""
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         row = get_contract(session, contract_id, dealer_id=principal.dealer_id)
-        if row is None:
-            raise ProblemError(404, f"no contract {contract_id!r}")
-        return _out(session, row)
+        return _out(session, _found(row, "no contract", contract_id))
 
 
 @router.get(
@@ -198,11 +192,9 @@ def read_application_contract(
     principal: Annotated[Principal, Depends(require("dealer", "underwriter", "analyst", "admin"))],
 ) -> ContractOut:
     """The contract booked on an application; 404 when none is booked (or it is another dealer's)."""
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         row = contract_for_application(session, application_id, dealer_id=principal.dealer_id)
-        if row is None:
-            raise ProblemError(404, f"no contract on application {application_id!r}")
-        return _out(session, row)
+        return _out(session, _found(row, "no contract on application", application_id))
 
 
 def disclosure_input(
@@ -250,11 +242,10 @@ def read_disclosure(
     Simplified Chinese. Dealers see only their own contracts (any other id is 404)."""
     from autofin.documents.disclosure import disclosure_html, disclosure_pdf
 
-    with _sessions(request)() as session:
-        row = get_contract(session, contract_id, dealer_id=principal.dealer_id)
-        if row is None:
-            raise ProblemError(404, f"no contract {contract_id!r}")
-        data = disclosure_input(session, row, _keys(request), principal)
+    with sessions_of(request)() as session:
+        found = get_contract(session, contract_id, dealer_id=principal.dealer_id)
+        row = _found(found, "no contract", contract_id)
+        data = disclosure_input(session, row, keys_of(request), principal)
     if format == "pdf":
         name = f"disclosure-{row.id}-{lang}.pdf"
         return Response(

@@ -30,7 +30,7 @@ from autofin.api.applications import summary_out
 from autofin.api.auth import Principal, require
 from autofin.api.models import QueueItem, ReasonOut, ReviewOut, ReviewQueue, ReviewRequest, StoredDecision
 from autofin.api.problems import FieldError, ProblemError
-from autofin.api.routes import AUTH_PROBLEMS, engine_of, problems_doc
+from autofin.api.routes import AUTH_PROBLEMS, engine_of, problems_doc, sessions_of
 from autofin.errors import AutofinError
 from autofin.store import contracts as store
 from autofin.store import repository
@@ -252,11 +252,6 @@ def review_out(review: ReviewRow, decision: DecisionRow) -> ReviewOut:
     )
 
 
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
-
-
 @router.get("/reviews/queue", response_model=ReviewQueue, responses=problems_doc(*AUTH_PROBLEMS, 422))
 def queue(
     request: Request,
@@ -266,7 +261,7 @@ def queue(
     """Referred applications waiting for an underwriter, oldest submission first, each with the referral's
     reasons, the score and the amount requested."""
     items: list[QueueItem] = []
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         for app in referred_queue(session, limit):
             decision = store.latest_decision(session, app.id)
             if decision is not None:
@@ -295,7 +290,7 @@ def review(
     review sent again answers the stored one with 200; an application that is not (or no longer)
     referred is a 409."""
     done = submit_review(
-        _sessions(request), engine_of(request), application_id=application_id, action=body.action,
+        sessions_of(request), engine_of(request), application_id=application_id, action=body.action,
         reason_codes=body.reason_codes, note=body.note, principal=principal,
     )  # fmt: skip
     response.status_code = 201 if done.created else 200

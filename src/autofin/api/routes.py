@@ -29,7 +29,10 @@ from autofin.catalog.quote import quote, quote_json
 from autofin.store.contracts import log_quote
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from autofin.decision.engine import DecisionEngine
+    from autofin.store.crypto import KeyRing
 
 router = APIRouter(prefix="/v1")
 
@@ -54,6 +57,18 @@ def engine_of(request: Request) -> DecisionEngine:
     """The engine loaded at startup."""
     engine: DecisionEngine = request.app.state.engine
     return engine
+
+
+def sessions_of(request: Request) -> sessionmaker[Session]:
+    """The store's session factory opened at startup (one session, one transaction per action)."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+def keys_of(request: Request) -> KeyRing:
+    """The key ring that encrypts and decrypts stored personal data."""
+    keys: KeyRing = request.app.state.keys
+    return keys
 
 
 def preferred_lang(accept_language: str | None) -> Lang:
@@ -140,7 +155,7 @@ def create_quote(
         body.market if body.market is not None else engine.market,
         body.on,
     )
-    with request.app.state.sessions() as session:
+    with sessions_of(request)() as session:
         log_quote(
             session, role=principal.role, dealer_id=principal.dealer_id, product_id=body.product,
             amount_financed=q.amount_financed, channel="api",

@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import jinja2
 
+from autofin.jsonsafe import sub
+
 Lang = Literal["en", "zh-CN"]
 LANGS: tuple[Lang, ...] = ("en", "zh-CN")
 #: Lender shown when the contract mapping names none.
@@ -221,14 +223,10 @@ def _currency(quote: Mapping[str, Any], terms: Mapping[str, Any]) -> str:
 def document_model(contract: Mapping[str, Any], lang: str) -> DisclosureDoc:
     """The disclosure's content for ``contract`` (see the module docstring) in ``lang``."""
     lg = _check_lang(lang)
-    offer = contract.get("offer") if isinstance(contract.get("offer"), Mapping) else {}
-    assert isinstance(offer, Mapping)
-    quote = offer.get("quote") if isinstance(offer.get("quote"), Mapping) else {}
-    assert isinstance(quote, Mapping)
-    terms = quote.get("contract") if isinstance(quote.get("contract"), Mapping) else {}
-    assert isinstance(terms, Mapping)
-    disclosure = terms.get("disclosure") if isinstance(terms.get("disclosure"), Mapping) else {}
-    assert isinstance(disclosure, Mapping)
+    offer = sub(contract, "offer")
+    quote = sub(offer, "quote")
+    terms = sub(quote, "contract")
+    disclosure = sub(terms, "disclosure")
     ccy = _currency(quote, terms)
     rows = _schedule_rows(terms)
 
@@ -260,8 +258,7 @@ def document_model(contract: Mapping[str, Any], lang: str) -> DisclosureDoc:
             if isinstance(r, Mapping) and r.get("basis"):
                 notes.append(f"{label} — {_t(_BASIS, lg)}: {r['basis']}")
     else:
-        qrates = quote.get("rates") if isinstance(quote.get("rates"), Mapping) else {}
-        assert isinstance(qrates, Mapping)
+        qrates = sub(quote, "rates")
         method = str(quote.get("rate_method") or "")
         for m in sorted(qrates) if not method else [method]:
             label = _t(_RATE.get(m, (m, m)), lg)

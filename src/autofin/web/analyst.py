@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session, sessionmaker
 
+from autofin.api.routes import engine_of, sessions_of
 from autofin.catalog.models import Catalogue
 from autofin.web import analytics, i18n
 from autofin.web.i18n import Lang
@@ -191,8 +191,8 @@ def dashboard(request: Request, days: str = "30", dealer: str = "") -> HTMLRespo
     principal = page_principal(request, "analyst", "admin")
     lang = page_lang(request)
     t = _t(lang)
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    catalogue: Catalogue = request.app.state.engine.catalogue
+    sessions = sessions_of(request)
+    catalogue = engine_of(request).catalogue
     errors: dict[str, str] = {}
     period = int(days) if days.isdigit() and int(days) in analytics.PERIODS else None
     if period is None:

@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session, sessionmaker
 
+from autofin.api.routes import engine_of, sessions_of
 from autofin.catalog.models import Catalogue, Product
 from autofin.catalog.quote import ApplicantInfo, Quote, StructureRequest, VehicleInfo, quote, quote_json
 from autofin.errors import AutofinError
@@ -40,9 +40,6 @@ from autofin.web.compare import KINDS, Option, compare_options
 from autofin.web.i18n import Lang
 from autofin.web.render import page, page_lang
 from autofin.web.session import check_same_origin, current_principal
-
-if TYPE_CHECKING:
-    from autofin.decision.engine import DecisionEngine
 
 router = APIRouter(include_in_schema=False)
 
@@ -151,11 +148,6 @@ def product_name(product: Product, lang: Lang) -> str:
     return product.name.zh_cn if lang == "zh-CN" else product.name.en
 
 
-def _engine(request: Request) -> DecisionEngine:
-    engine: DecisionEngine = request.app.state.engine
-    return engine
-
-
 def _today() -> date:
     return datetime.now(UTC).date()
 
@@ -241,8 +233,7 @@ def _log(request: Request, q: Quote) -> None:
     from autofin.store.contracts import log_quote
 
     principal = current_principal(request)
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    with sessions() as session:
+    with sessions_of(request)() as session:
         log_quote(
             session,
             role=principal.role if principal is not None else "anonymous",
@@ -300,7 +291,7 @@ def _quote_error(form: Form, exc: AutofinError, product: Product) -> None:
 @router.get("/customer/calculator", response_class=HTMLResponse)
 def calculator(request: Request) -> HTMLResponse:
     """The payment calculator (see the module docstring); 422 with the field's message for a bad entry."""
-    engine = _engine(request)
+    engine = engine_of(request)
     catalogue = engine.catalogue
     params = dict(request.query_params)
     params.pop("lang", None)
@@ -525,7 +516,7 @@ async def prequalify(request: Request) -> HTMLResponse:
         employment_years=years, residence=residence, region=region, credit=credit,
         powertrain=powertrain, price=price, down_payment=down, term=term,
     )  # fmt: skip
-    engine = _engine(request)
+    engine = engine_of(request)
     try:
         decision = engine.decide(data)
     except AutofinError as exc:
@@ -573,7 +564,7 @@ def _compare_chart(options: list[Option], t: Any, lang: Lang) -> dict[str, Any]:
 @router.get("/customer/compare", response_class=HTMLResponse)
 def compare(request: Request) -> HTMLResponse:
     """Loan, balloon loan and lease side by side (see :mod:`autofin.web.compare`)."""
-    engine = _engine(request)
+    engine = engine_of(request)
     params = dict(request.query_params)
     params.pop("lang", None)
     submitted = "price" in params

@@ -24,6 +24,7 @@ percents with the disclosure method that produced them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import uuid4
@@ -41,8 +42,10 @@ from autofin.api.contracts import (
     get_contract,
 )
 from autofin.api.problems import ProblemError
+from autofin.api.routes import engine_of, keys_of, sessions_of
 from autofin.api.service import latest_decision, scoped_key, submit_and_decide
 from autofin.errors import ValidationError
+from autofin.jsonsafe import sub
 from autofin.store import repository
 from autofin.web import forms
 from autofin.web.i18n import Lang, messages
@@ -51,10 +54,7 @@ from autofin.web.session import check_same_origin, page_principal
 from autofin.web.site import not_found_page
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from autofin.decision.engine import DecisionEngine
-    from autofin.store.crypto import KeyRing
     from autofin.store.models import ApplicationRow, ContractRow
 
 router = APIRouter(include_in_schema=False)
@@ -76,21 +76,6 @@ _SAME_COLUMN = {
     "cash_due": "total_due",
     "closing_balance": "balance",
 }
-
-
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
-
-
-def _engine(request: Request) -> DecisionEngine:
-    engine: DecisionEngine = request.app.state.engine
-    return engine
-
-
-def _keys(request: Request) -> KeyRing:
-    keys: KeyRing = request.app.state.keys
-    return keys
 
 
 def has_text(key: str) -> bool:
@@ -151,7 +136,7 @@ def _summary(row: ApplicationRow) -> dict[str, Any]:
 def desk(request: Request) -> HTMLResponse:
     """The dealer's applications, newest submission first (all applications for an admin)."""
     principal = page_principal(request, *ROLES)
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         rows = repository.list_applications(session, dealer_id=principal.dealer_id, limit=LIST_LIMIT)
         items = [_summary(r) for r in rows]
     return page(request, "dealer_list.html", {"items": items}, principal=principal)
@@ -170,7 +155,7 @@ def _form_page(
     submitted_at: str,
     status_code: int = 200,
 ) -> HTMLResponse:
-    engine = _engine(request)
+    engine = engine_of(request)
     lang = page_lang(request)
     fields = _fields(engine)
     groups = [(g, [f for f in fields if f.group == g]) for g in forms.GROUPS]
@@ -194,7 +179,7 @@ def _form_page(
 def new_form(request: Request) -> HTMLResponse:
     """The application form, prefilled with the example application."""
     principal = page_principal(request, *ROLES)
-    values = forms.default_values(_fields(_engine(request)))
+    values = forms.default_values(_fields(engine_of(request)))
     now = datetime.now(UTC).isoformat(timespec="seconds")
     return _form_page(request, principal, values=values, errors={}, key=new_form_key(), submitted_at=now)
 
@@ -226,7 +211,7 @@ async def submit(request: Request) -> Response:
     submitted_at = str(form.pop("submitted_at", "") or "")
     if not _valid_key(key) or not _valid_time(submitted_at):
         key, submitted_at = new_form_key(), datetime.now(UTC).isoformat(timespec="seconds")
-    engine = _engine(request)
+    engine = engine_of(request)
     fields = _fields(engine)
     parsed = forms.parse_form(form, fields, submitted_at=submitted_at)
 
@@ -244,9 +229,9 @@ async def submit(request: Request) -> Response:
     try:
         result = await run_in_threadpool(
             submit_and_decide,
-            _sessions(request),
+            sessions_of(request),
             engine,
-            _keys(request),
+            keys_of(request),
             idempotency_key=scoped_key(scope, key),
             dealer_id=dealer_id,
             application=parsed.application,
@@ -296,16 +281,11 @@ def _nonzero(value: Any) -> bool:
 
 def offer_view(engine: DecisionEngine, offer: Mapping[str, Any], menu: str, lang: Lang) -> dict[str, Any]:
     """What the page shows of one offer (amounts as the stored decimal strings)."""
-    quote = offer.get("quote") if isinstance(offer.get("quote"), Mapping) else {}
-    assert isinstance(quote, Mapping)
-    terms = quote.get("contract") if isinstance(quote.get("contract"), Mapping) else {}
-    assert isinstance(terms, Mapping)
-    disclosure = terms.get("disclosure") if isinstance(terms.get("disclosure"), Mapping) else {}
-    assert isinstance(disclosure, Mapping)
-    product = quote.get("product") if isinstance(quote.get("product"), Mapping) else {}
-    assert isinstance(product, Mapping)
-    structure = offer.get("structure") if isinstance(offer.get("structure"), Mapping) else {}
-    assert isinstance(structure, Mapping)
+    quote = sub(offer, "quote")
+    terms = sub(quote, "contract")
+    disclosure = sub(terms, "disclosure")
+    product = sub(quote, "product")
+    structure = sub(offer, "structure")
     product_id = str(product.get("id") or structure.get("product") or "")
     rows = terms.get("schedule") if isinstance(terms.get("schedule"), list) else terms.get("rows")
     columns, table = schedule_table(rows if isinstance(rows, list) else [])
@@ -399,9 +379,9 @@ def _application_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    engine = _engine(request)
+    engine = engine_of(request)
     lang = page_lang(request)
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         row = repository.get_application(session, application_id, dealer_id=principal.dealer_id)
         if row is None:
             return not_found_page(request)
@@ -478,7 +458,7 @@ def accept(
         )
     try:
         contract, _ = accept_offer(
-            _sessions(request), _keys(request), application_id=application_id, offer=int(offer),
+            sessions_of(request), keys_of(request), application_id=application_id, offer=int(offer),
             principal=principal, menu=menu,
         )  # fmt: skip
     except ProblemError as exc:
@@ -492,34 +472,43 @@ def accept(
 # -- contracts -----------------------------------------------------------------------------------------
 
 
-def _contract(
-    request: Request, principal: Principal, contract_id: str
-) -> tuple[ContractRow, dict[str, Any]] | None:
-    with _sessions(request)() as session:
+@dataclass(frozen=True)
+class _Booked:
+    """A contract page's subject: who asks, the contract, its disclosure input and the page's language."""
+
+    principal: Principal
+    row: ContractRow
+    data: dict[str, Any]
+    lang: Lang
+
+
+def _contract(request: Request, contract_id: str) -> _Booked | None:
+    """The signed-in dealer's (or admin's) contract ``contract_id``; ``None`` when they have no such
+    contract."""
+    principal = page_principal(request, *ROLES)
+    with sessions_of(request)() as session:
         row = get_contract(session, contract_id, dealer_id=principal.dealer_id)
         if row is None:
             return None
-        data = disclosure_input(session, row, _keys(request), principal)
-    return row, data
+        data = disclosure_input(session, row, keys_of(request), principal)
+    return _Booked(principal, row, data, page_lang(request))
 
 
 @router.get("/dealer/contracts/{contract_id}", response_class=HTMLResponse)
 def contract_page(request: Request, contract_id: Annotated[str, _ID]) -> HTMLResponse:
     """The booked contract's summary with links to its disclosure document."""
-    principal = page_principal(request, *ROLES)
-    found = _contract(request, principal, contract_id)
+    found = _contract(request, contract_id)
     if found is None:
         return not_found_page(request)
-    row, data = found
-    lang = page_lang(request)
-    offer = offer_view(_engine(request), row.offer, row.menu, lang)
+    row, lang = found.row, found.lang
+    offer = offer_view(engine_of(request), row.offer, row.menu, lang)
     context = {
         "contract": contract_json(row),
-        "customer": data.get("customer"),
+        "customer": found.data.get("customer"),
         "offer": offer,
         "text_or": lambda k, fallback: text_or(k, lang, fallback),
     }
-    return page(request, "dealer_contract.html", context, principal=principal)
+    return page(request, "dealer_contract.html", context, principal=found.principal)
 
 
 @router.get("/dealer/contracts/{contract_id}/disclosure", response_class=HTMLResponse)
@@ -527,13 +516,11 @@ def disclosure_page(request: Request, contract_id: Annotated[str, _ID]) -> HTMLR
     """The disclosure document as a print-friendly page in the page's language."""
     from autofin.documents.disclosure import disclosure_html
 
-    principal = page_principal(request, *ROLES)
-    found = _contract(request, principal, contract_id)
+    found = _contract(request, contract_id)
     if found is None:
         return not_found_page(request)
-    lang = page_lang(request)
-    headers = {**PAGE_HEADERS, "Content-Language": lang}
-    return HTMLResponse(disclosure_html(found[1], lang), headers=headers)
+    headers = {**PAGE_HEADERS, "Content-Language": found.lang}
+    return HTMLResponse(disclosure_html(found.data, found.lang), headers=headers)
 
 
 @router.get("/dealer/contracts/{contract_id}/disclosure.pdf", response_model=None)
@@ -541,15 +528,13 @@ def disclosure_download(request: Request, contract_id: Annotated[str, _ID]) -> R
     """The disclosure document as a PDF download in the page's language."""
     from autofin.documents.disclosure import disclosure_pdf
 
-    principal = page_principal(request, *ROLES)
-    found = _contract(request, principal, contract_id)
+    found = _contract(request, contract_id)
     if found is None:
         return not_found_page(request)
-    lang = page_lang(request)
-    name = f"disclosure-{found[0].id}-{lang}.pdf"
+    name = f"disclosure-{found.row.id}-{found.lang}.pdf"
     headers = {
         **PAGE_HEADERS,
         "Content-Disposition": f'attachment; filename="{name}"',
-        "Content-Language": lang,
+        "Content-Language": found.lang,
     }
-    return Response(disclosure_pdf(found[1], lang), media_type="application/pdf", headers=headers)
+    return Response(disclosure_pdf(found.data, found.lang), media_type="application/pdf", headers=headers)

@@ -36,7 +36,9 @@ from autofin.api.reviews import (
     referred_queue,
     review_application,
 )
+from autofin.api.routes import engine_of, keys_of, sessions_of
 from autofin.api.service import latest_decision
+from autofin.jsonsafe import sub
 from autofin.store import repository
 from autofin.web import forms
 from autofin.web.dealer import has_text, new_form_key, text_or
@@ -46,10 +48,7 @@ from autofin.web.session import check_same_origin, page_principal
 from autofin.web.site import not_found_page
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from autofin.decision.engine import DecisionEngine
-    from autofin.store.crypto import KeyRing
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,21 +57,6 @@ ACTIONS = ("approve", "decline")
 _ID = Path(max_length=64)
 #: Reason sources in the order the form lists them (message keys ``uw.source.<source>``).
 SOURCES = ("policy", "affordability", "menu")
-
-
-def _sessions(request: Request) -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    return sessions
-
-
-def _engine(request: Request) -> DecisionEngine:
-    engine: DecisionEngine = request.app.state.engine
-    return engine
-
-
-def _keys(request: Request) -> KeyRing:
-    keys: KeyRing = request.app.state.keys
-    return keys
 
 
 def waited(since: datetime, now: datetime) -> tuple[str, int]:
@@ -107,7 +91,7 @@ def queue_page(request: Request) -> HTMLResponse:
     lang = page_lang(request)
     now = datetime.now(UTC)
     items: list[dict[str, Any]] = []
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         for app in referred_queue(session):
             decision = latest_decision(session, app.id)
             if decision is None:
@@ -185,21 +169,20 @@ def _review_page(
     notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    engine = _engine(request)
+    engine = engine_of(request)
     lang = page_lang(request)
-    with _sessions(request)() as session:
+    with sessions_of(request)() as session:
         app = repository.get_application(session, application_id)
         if app is None:
             return not_found_page(request)
         decision = latest_decision(session, app.id)
-        personal = _personal_view(repository.read_personal(app, _keys(request)))
+        personal = _personal_view(repository.read_personal(app, keys_of(request)))
         data = dict(app.application)
         status = app.status
         dealer = app.dealer_id
         submitted_at = app.submitted_at
     record = decision.record if decision is not None else {}
-    score = record.get("score") if isinstance(record.get("score"), Mapping) else {}
-    assert isinstance(score, Mapping)
+    score = sub(record, "score")
     fields = forms.build_fields(engine.extras.known_models, sorted(engine.catalogue.services))
     service_names = {
         sid: (s.name.zh_cn if lang == "zh-CN" else s.name.en) for sid, s in engine.catalogue.services.items()
@@ -284,7 +267,7 @@ async def review(request: Request, application_id: Annotated[str, _ID]) -> Respo
     try:
         await run_in_threadpool(
             lambda: review_application(
-                _sessions(request), _engine(request), application_id=application_id, action=action,
+                sessions_of(request), engine_of(request), application_id=application_id, action=action,
                 reason_codes=codes, note=note, principal=principal,
             )
         )  # fmt: skip
