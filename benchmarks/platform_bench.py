@@ -18,9 +18,10 @@ applications acknowledged during the timed window per second; p50 / p99 are over
 
 Afterwards the database is read directly: every acknowledged key must be stored exactly once (lost =
 acknowledged but not stored; duplicated = a key stored more than once), no application may have more than
-one decision (duplicate decisions: with several workers on SQLite only the in-process key lock of each
-worker and SQLite's write lock protect a retried application, see ``autofin.api.service``), and the
-stored applications must equal the distinct keys sent (none stored without being sent).
+one decision (duplicate decisions: a retry landing on another worker while the first attempt is still
+running must find the first one's decision — the store transaction of ``repository.submit_decided``
+arbitrates, see ``autofin.api.service``), and the stored applications must equal the distinct keys sent
+(none stored without being sent).
 
 The reference: the same applications decided in process on one core (``DecisionEngine.decide``), and
 stored and decided in process through the API's exactly-once path (``submit_and_decide``) on a SQLite

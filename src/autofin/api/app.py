@@ -9,10 +9,12 @@ kept. The settings, the engine, the store and the rate limiter live on ``app.sta
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
@@ -32,8 +34,11 @@ from autofin.decision.application import Application
 from autofin.store.contracts import record_versions
 from autofin.store.crypto import KeyRing, load_keyring
 from autofin.store.db import make_engine, session_factory, sqlite_path, upgrade
+from autofin.store.repository import json_text
 
 API_VERSION = "1.0.0"
+#: Threads running endpoint functions at once, per server process (the rest wait in arrival order).
+THREADS = 8
 
 
 def app_from_env() -> FastAPI:
@@ -53,6 +58,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         db = await run_in_threadpool(open_store, settings.database_url)
         app.state.db, app.state.sessions, app.state.keys = db, session_factory(db), keyring_for_url(db.url)
         await run_in_threadpool(audit_versions, app.state.sessions, app.state.engine.stamp.to_dict())
+        # Everything loaded so far (engine, catalogue, models, modules) lives as long as the process: keep
+        # it out of the cyclic garbage collector's full passes, which would otherwise walk it again and
+        # again under load.
+        gc.collect()
+        gc.freeze()
+        # Endpoints are plain functions run in the thread pool; under load they are CPU-bound and share
+        # one GIL. Many threads at once only slice each request thinner (latency grows for all, the
+        # unluckiest wait for seconds): a few threads, fed first come first served, keep latency even.
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
         try:
             yield
         finally:
@@ -115,9 +129,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
 def open_store(url: str | URL) -> Engine:
     """Migrate the database at ``url`` to the newest schema and return an engine on it (pooled for the
-    server's thread pool)."""
+    server's thread pool). JSON columns are written with :func:`autofin.store.repository.json_text`
+    (a decision record's canonical text is made once, for its digest and its column)."""
     upgrade(url)
-    return make_engine(url, pool_size=10, max_overflow=30)
+    return make_engine(url, pool_size=10, max_overflow=30, json_serializer=json_text)
 
 
 def audit_versions(sessions: sessionmaker[Session], stamp: Mapping[str, Any]) -> int:

@@ -12,6 +12,7 @@ blocks the event loop.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -33,6 +34,7 @@ from autofin.errors import ValidationError
 from autofin.store import repository
 from autofin.store.crypto import KeyRing, PersonalData, mask_national_id, mask_phone
 from autofin.store.models import ApplicationRow, DecisionRow
+from autofin.store.repository import CanonicalRecord
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 
@@ -114,6 +116,33 @@ def application_out(
     )
 
 
+def application_response(
+    row: ApplicationRow, decision: DecisionRow, keys: KeyRing, role: Role, status_code: int
+) -> Response:
+    """:func:`application_out` as a JSON response whose decision record is written once: everything
+    but the record goes through the response models (:class:`ApplicationOut`, :class:`StoredDecision`)
+    as usual; the record (any JSON object, ``dict[str, Any]`` in the schema) is spliced in as its
+    canonical text when the store made it (:class:`~autofin.store.repository.CanonicalRecord`), else
+    as ``json.dumps`` writes it."""
+    out = application_out(row, None, keys, role)
+    stored = StoredDecision(
+        id=decision.id,
+        outcome=decision.outcome,  # type: ignore[arg-type]  # validated by the model
+        version_digest=decision.version_digest,
+        record_digest=decision.record_digest,
+        decided_at=decision.decided_at,
+        record={},
+    )
+    record = decision.record
+    record_text = (
+        record.text if isinstance(record, CanonicalRecord) else json.dumps(record, ensure_ascii=False)
+    )
+    head = out.model_dump_json(exclude={"decision"})
+    body = stored.model_dump_json(exclude={"record"})
+    text = f'{head[:-1]},"decision":{body[:-1]},"record":{record_text}}}}}'
+    return Response(content=text.encode(), status_code=status_code, media_type="application/json")
+
+
 def _scope(principal: Principal) -> tuple[str, str]:
     """(key scope, dealer id to store) of a submitting principal."""
     if principal.role == "dealer" and principal.dealer_id:
@@ -132,7 +161,6 @@ def _scope(principal: Principal) -> tuple[str, str]:
 )
 def submit_application(
     request: Request,
-    response: Response,
     body: ApplicationSubmission,
     principal: Annotated[Principal, Depends(require("dealer", "customer", "admin"))],
     idempotency_key: Annotated[
@@ -145,7 +173,7 @@ def submit_application(
             "with the identical body when retrying",
         ),
     ],
-) -> ApplicationOut:
+) -> Response:
     """Submit one application with its personal data; it is stored exactly once per ``Idempotency-Key``,
     decided, and the decision recorded with its audit entry. 201 when this request stored it; a retry
     with the same key and the same body gets the stored application and decision with 200 (nothing is
@@ -178,8 +206,8 @@ def submit_application(
             f"{IDEMPOTENCY_HEADER} {idempotency_key!r} {rule}, a new request needs a new key",
             errors=[FieldError(field=header, rule=rule, value=idempotency_key)],
         ) from None
-    response.status_code = 201 if result.created else 200
-    return application_out(result.application, result.decision, keys, principal.role)
+    status_code = 201 if result.created else 200
+    return application_response(result.application, result.decision, keys, principal.role, status_code)
 
 
 @router.get(

@@ -3,20 +3,24 @@
 :func:`submit_and_decide` is what ``POST /v1/applications`` and the demo seeding of ``autofin serve`` do:
 
 1. the application is validated against the engine's catalogue (nothing is stored when it is bad);
-2. under a lock on the idempotency key (see below), :func:`autofin.store.repository.submit_application`
-   stores it once per key (a stored identical request is returned with ``created=False``; a different
-   request under the key raises :class:`autofin.errors.ValidationError` naming ``idempotency_key``);
-3. if the stored application has a decision, that decision is returned and nothing is decided again;
-   otherwise the engine decides it and :func:`~autofin.store.repository.record_decision` stores the
-   decision with its audit entry. The second case also completes an application whose first request was
-   stored but not decided (the process died in between): the retry decides it.
+2. the engine decides it (pure computation, nothing stored yet);
+3. :func:`autofin.store.repository.submit_decided` stores the application, its decision, the status and
+   the decision's audit entry in ONE transaction, once per idempotency key: a stored identical request
+   is returned with its stored decision (``created=False``, ``decided=False``; the decision just made
+   is dropped — the engine is pure, nothing was decided on the record); a different request under the
+   key raises :class:`autofin.errors.ValidationError` naming ``idempotency_key``. An application
+   stored without a decision (by an older version that stored and decided in two steps and died in
+   between) gets the decision just made: the retry completes it.
 
-**The key lock.** Steps 2–3 run while holding a lock on the (scoped) idempotency key, so concurrent
-requests with one key are handled one after the other: the first stores and decides, the others find the
-stored decision. Within a process the lock is a striped :class:`threading.Lock`; on PostgreSQL a
-session-level advisory lock on the key is taken as well, so several server processes on one database
-behave the same way. (SQLite serves one machine: its write lock already serialises the store, and the
-embedded server runs one process.)
+An acknowledged request therefore has its application and its decision committed together, and a
+request that dies before the commit leaves nothing behind: its retry starts afresh.
+
+**Decide once, across processes.** The store transaction is the arbiter: on SQLite it holds the write
+lock from its first statement (``BEGIN IMMEDIATE``), on PostgreSQL it locks the found application row
+(``SELECT … FOR UPDATE``), and two first inserts of one key are resolved by the UNIQUE key — so several
+server processes on one database (SQLite or PostgreSQL) never record two decisions for one key. Within
+a process a striped :class:`threading.Lock` on the key additionally makes concurrent requests with one
+key wait for each other, so that only the first computes the decision.
 
 **Scoped keys.** Clients choose idempotency keys; two dealers may well both send ``"1"``. The key stored
 is therefore ``SHA-256(scope, key)`` in hex (:func:`scoped_key`), where the scope is the dealer (for a
@@ -33,10 +37,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from autofin.errors import AutofinError, ValidationError
+from autofin.errors import AutofinError
 from autofin.store import audit, repository
 from autofin.store.crypto import KeyRing, PersonalData
 from autofin.store.models import ApplicationRow, DecisionRow
@@ -67,23 +70,12 @@ class Submitted:
 
 
 @contextmanager
-def key_lock(engine: Engine, key: str) -> Iterator[None]:
-    """Hold the lock on ``key`` (see the module docstring): a striped in-process lock and, on
-    PostgreSQL, a session-level advisory lock on a connection of its own."""
+def key_lock(key: str) -> Iterator[None]:
+    """Hold this process's lock on ``key`` (one of :data:`_STRIPES` striped locks): concurrent requests
+    with one key in one process run one after the other (see the module docstring)."""
     digest = hashlib.sha256(key.encode()).digest()
     with _locks[digest[0] % _STRIPES]:
-        if engine.dialect.name != "postgresql":
-            yield
-            return
-        lock_id = int.from_bytes(digest[:8], "big", signed=True)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
-                conn.commit()
+        yield
 
 
 def parse_application(engine: DecisionEngine, data: Any, prefix: str = "application") -> Any:
@@ -113,28 +105,20 @@ def submit_and_decide(
     personal: PersonalData,
 ) -> Submitted:
     """Store ``application`` once per ``idempotency_key`` (already scoped), decide it once and record the
-    decision (see the module docstring). Raises :class:`ValidationError` for a bad application (field
+    decision, in one store transaction (see the module docstring). Raises
+    :class:`autofin.errors.ValidationError` for a bad application (field
     under ``application.``) or for a key already used with a different request (``idempotency_key``)."""
     parsed = parse_application(engine, dict(application))
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, Engine):
-        raise ValidationError("sessions", repr(sessions), "must be bound to an engine")
-    with key_lock(bind, idempotency_key):
+    with key_lock(idempotency_key):
+        decision = engine.decide(parsed)
         with sessions() as session:
-            row, created = repository.submit_application(
+            row, stored, created, decided = repository.submit_decided(
                 session,
                 idempotency_key=idempotency_key,
                 dealer_id=dealer_id,
                 application=parsed,
                 personal=personal,
+                decision_record=decision.to_dict(timings=False),
                 keys=keys,
             )
-        with sessions() as session:
-            found = latest_decision(session, row.id)
-            if found is not None:
-                return Submitted(row, found, created, decided=False)
-        decision = engine.decide(parsed)
-        with sessions() as session:
-            stored = repository.record_decision(session, row.id, decision.to_dict(timings=False))
-            fresh = session.get(ApplicationRow, row.id)
-        return Submitted(fresh if fresh is not None else row, stored, created, decided=True)
+        return Submitted(row, stored, created, decided)

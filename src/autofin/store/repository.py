@@ -13,11 +13,16 @@ or separate processes) the database lets one insert commit and fails the other w
 caller gets the one stored row, with ``created`` telling whether this call stored it. A retry must be the
 same request: a different body under a used key (compared by SHA-256 of the canonical request) raises
 :class:`autofin.errors.ValidationError` naming ``idempotency_key``.
+
+:func:`submit_decided` (what the API uses) stores an application together with its first decision and
+the decision's audit entry in one transaction, with the same exactly-once rules, and decides each key
+at most once even when several processes race (see its docstring).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -30,7 +35,7 @@ from autofin.errors import ValidationError
 from autofin.store import audit
 from autofin.store.crypto import KeyRing, PersonalData, decrypt, encrypt, load_keyring
 from autofin.store.db import sqlite_path, write_connection
-from autofin.store.models import ApplicationRow, DecisionRow
+from autofin.store.models import ApplicationRow, DecisionRow, new_id, utc_now
 
 if TYPE_CHECKING:
     from autofin.decision.application import Application
@@ -147,49 +152,171 @@ def read_personal(row: ApplicationRow, keys: KeyRing) -> PersonalData:
     return PersonalData.from_bytes(decrypt(keys, row.personal_data, _associated_data(row.idempotency_key)))
 
 
+class CanonicalRecord(dict[str, Any]):
+    """A decision record (a ``dict``) that carries its canonical JSON text (:attr:`text`, see
+    :func:`autofin.store.audit.canonical_json`), so that the text is made once per decision: for the
+    record digest, for the JSON column (:func:`json_text`) and for a response."""
+
+    text: str
+
+    def __init__(self, record: Mapping[str, Any], text: str) -> None:
+        super().__init__(record)
+        self.text = text
+
+
+def json_text(value: Any) -> str:
+    """JSON serializer for the engine (``create_engine(json_serializer=json_text)``): a
+    :class:`CanonicalRecord` is stored as its canonical text, anything else as ``json.dumps`` would
+    store it. Both read back as equal data."""
+    if isinstance(value, CanonicalRecord):
+        return value.text
+    return json.dumps(value)
+
+
+def _checked_record(decision_record: Mapping[str, Any]) -> tuple[CanonicalRecord, str, str, str]:
+    """(record with its canonical text, outcome, version digest, record digest) of a decision record,
+    or :class:`ValidationError` naming the field of ``decision_record`` that is wrong."""
+    outcome, versions = decision_record.get("outcome"), decision_record.get("version_digest")
+    if not isinstance(outcome, str) or not outcome:
+        raise ValidationError("decision_record.outcome", outcome, "must be a decision outcome")
+    if not isinstance(versions, str) or not versions:
+        raise ValidationError("decision_record.version_digest", versions, "must be the version digest")
+    if "timings_us" in decision_record:
+        raise ValidationError(
+            "decision_record.timings_us", "present", "must be left out (to_dict(timings=False))"
+        )
+    text = audit.canonical_json(decision_record)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return CanonicalRecord(decision_record, text), outcome, versions, digest
+
+
+def _add_decision(
+    session: Session,
+    app_row: ApplicationRow,
+    record: CanonicalRecord,
+    outcome: str,
+    versions: str,
+    digest: str,
+) -> DecisionRow:
+    """Inside an open write transaction: check the record's ``application_id`` against the stored
+    application, add the decision row, set the application's status and append the audit entry."""
+    stored_id = app_row.application.get("application_id")
+    if record.get("application_id") != stored_id:
+        raise ValidationError(
+            "decision_record.application_id", record.get("application_id"),
+            f"must be the stored application's id ({stored_id!r})",
+        )  # fmt: skip
+    row = DecisionRow(
+        id=new_id(),
+        application_id=app_row.id,
+        outcome=outcome,
+        version_digest=versions,
+        record_digest=digest,
+        record=record,
+        decided_at=utc_now(),
+    )
+    app_row.status = outcome
+    session.add(row)
+    session.flush()
+    audit.append(
+        session, "decision", app_row.id,
+        {"decision_id": row.id, "outcome": outcome, "record_digest": digest, "version_digest": versions},
+    )  # fmt: skip
+    return row
+
+
 def record_decision(session: Session, application_id: str, decision_record: Mapping[str, Any]) -> DecisionRow:
     """Store a decision on a stored application, set the application's status to the outcome and append
     a ``decision`` audit entry — all in one transaction.
 
     ``decision_record``: ``Decision.to_dict(timings=False)`` (with or without the trace); its
     ``application_id`` must match the stored application's."""
-    record = dict(decision_record)
-    outcome, versions = record.get("outcome"), record.get("version_digest")
-    if not isinstance(outcome, str) or not outcome:
-        raise ValidationError("decision_record.outcome", outcome, "must be a decision outcome")
-    if not isinstance(versions, str) or not versions:
-        raise ValidationError("decision_record.version_digest", versions, "must be the version digest")
-    if "timings_us" in record:
-        raise ValidationError(
-            "decision_record.timings_us", "present", "must be left out (to_dict(timings=False))"
-        )
-    digest = record_digest(record)
+    record, outcome, versions, digest = _checked_record(decision_record)
     with _begin_unit(session):
         write_connection(session)
         app_row = session.get(ApplicationRow, application_id)
         if app_row is None:
             raise ValidationError("application_id", application_id, "is not a stored application")
-        stored_id = app_row.application.get("application_id")
-        if record.get("application_id") != stored_id:
-            raise ValidationError(
-                "decision_record.application_id", record.get("application_id"),
-                f"must be the stored application's id ({stored_id!r})",
-            )  # fmt: skip
-        row = DecisionRow(
-            application_id=application_id,
-            outcome=outcome,
-            version_digest=versions,
-            record_digest=digest,
-            record=record,
-        )
-        session.add(row)
-        app_row.status = outcome
-        session.flush()
-        audit.append(
-            session, "decision", application_id,
-            {"decision_id": row.id, "outcome": outcome, "record_digest": digest, "version_digest": versions},
-        )  # fmt: skip
+        row = _add_decision(session, app_row, record, outcome, versions, digest)
     return row
+
+
+def submit_decided(
+    session: Session,
+    *,
+    idempotency_key: str,
+    dealer_id: str,
+    application: Application,
+    personal: PersonalData,
+    decision_record: Mapping[str, Any],
+    keys: KeyRing | None = None,
+) -> tuple[ApplicationRow, DecisionRow, bool, bool]:
+    """Store an application and its first decision exactly once per ``idempotency_key``, in ONE
+    transaction (the application, the decision, the status and the audit entry commit together).
+
+    ``decision_record``: ``Decision.to_dict(timings=False)`` of the engine's decision on
+    ``application``. Returns ``(application row, decision row, created, decided)``:
+
+    - key not stored: both are stored (``created`` and ``decided`` true);
+    - key stored with a decision (a retry, or a concurrent request that won): the stored rows, nothing
+      is written (both false) — ``decision_record`` is dropped;
+    - key stored without a decision (an application stored by :func:`submit_application` whose
+      decision was never recorded): ``decision_record`` is recorded on it (``decided`` true).
+
+    Decide-once holds across processes: the look-up runs under SQLite's write lock (``BEGIN
+    IMMEDIATE``) or, on PostgreSQL, locks the found row (``SELECT … FOR UPDATE``) so that a second
+    transaction sees the first one's decision; two first inserts of one key are resolved by the UNIQUE
+    key (the loser rolls back and finds the winner's rows). A different request under a used key raises
+    :class:`ValidationError` naming ``idempotency_key``; a bad record names the ``decision_record``
+    field."""
+    _check_text("idempotency_key", idempotency_key, _KEY_MAX)
+    _check_text("dealer_id", dealer_id, _DEALER_MAX)
+    record, outcome, versions, rec_digest = _checked_record(decision_record)
+    app_json: dict[str, Any] = application.model_dump(mode="json", exclude_none=False)
+    digest = request_digest(dealer_id, app_json, personal)
+    ring = keyring_for(session) if keys is None else keys
+    for attempt in range(2):
+        try:
+            with _begin_unit(session):
+                write_connection(session)
+                found = session.scalars(
+                    select(ApplicationRow)
+                    .where(ApplicationRow.idempotency_key == idempotency_key)
+                    .with_for_update()
+                ).first()
+                if found is not None:
+                    _same_request(found, digest)
+                    latest = session.scalars(
+                        select(DecisionRow)
+                        .where(DecisionRow.application_id == found.id)
+                        .order_by(DecisionRow.decided_at.desc(), DecisionRow.id.desc())
+                        .limit(1)
+                    ).first()
+                    if latest is not None:
+                        return found, latest, False, False
+                    decided = _add_decision(session, found, record, outcome, versions, rec_digest)
+                    return found, decided, False, True
+                row = ApplicationRow(
+                    id=new_id(),
+                    idempotency_key=idempotency_key,
+                    dealer_id=dealer_id,
+                    channel=str(application.applicant.channel),
+                    status=SUBMITTED,
+                    submitted_at=application.submitted_at.astimezone(UTC),
+                    received_at=utc_now(),
+                    application=app_json,
+                    personal_data=encrypt(ring, personal.to_bytes(), _associated_data(idempotency_key)),
+                    request_digest=digest,
+                )
+                session.add(row)
+                session.flush()  # the application before its decision (foreign key)
+                decided = _add_decision(session, row, record, outcome, versions, rec_digest)
+            return row, decided, True, True
+        except IntegrityError:
+            # A concurrent request with the same key committed first; ours rolled back: look again.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def get_application(session: Session, id: str, *, dealer_id: str | None = None) -> ApplicationRow | None:
