@@ -12,6 +12,7 @@ from typing import Any
 from autofin.catalog.quote_types import Quote
 from autofin.finance.apr import AprMethod
 from autofin.finance.contract import jsonable, loan_contract
+from autofin.finance.disclosure import LoanDisclosure
 from autofin.finance.schedule import Schedule
 
 __all__ = [
@@ -64,10 +65,23 @@ def compare(quotes: Sequence[Quote]) -> list[dict[str, Any]]:
     return rows
 
 
+def _own_disclosure(q: Quote, schedule: Schedule) -> LoanDisclosure | None:
+    """The loan quote's disclosure when it is the one its ``rates`` were read from (the quote engine's
+    ``disclose_loan`` of the same schedule with the same methods, in order): what :func:`loan_contract`
+    would compute again, so it is reused. ``None`` (compute it) for anything else."""
+    d = q.disclosure
+    if d is None or len(d.rates) != len(q.rates) or d.amount_financed != schedule.amount_financed:
+        return None
+    for (method, result), (label, rate) in zip(d.rates.items(), q.rates.items(), strict=True):
+        if method.value != label or result.apr is not rate:
+            return None
+    return d
+
+
 def quote_json(q: Quote) -> dict[str, Any]:
     """The whole quote as JSON-ready data (money as strings, rates as numbers, dates as ISO strings)."""
     if isinstance(q.contract, Schedule):
-        contract = loan_contract(q.contract, [AprMethod(m) for m in q.rates])
+        contract = loan_contract(q.contract, [AprMethod(m) for m in q.rates], _own_disclosure(q, q.contract))
     else:
         contract = {"kind": "lease", "type": q.lease_type, **jsonable(q.contract)}
     return {

@@ -353,6 +353,34 @@ def _tried_json(t: Tried) -> dict[str, Any]:
     }
 
 
+def _trace_json(tried: Sequence[Tried]) -> list[dict[str, Any]]:
+    """``[_tried_json(t) for t in tried]``; a :class:`Trace`'s screened rows are written from its own
+    records (:meth:`Trace.screened`) without building their :class:`Tried` first (the same output)."""
+    if not isinstance(tried, Trace):
+        return [_tried_json(t) for t in tried]
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for row in tried.screened():
+        if type(row) is not tuple:
+            append(_tried_json(row))  # type: ignore[arg-type]
+            continue
+        pid, term, down, balloon_pct, passed, reasons, message, payment = row
+        append(
+            {
+                "stage": "screen",
+                "product": pid,
+                "term": term,
+                "down_payment": str(down),
+                "balloon_pct": None if balloon_pct is None else str(balloon_pct),
+                "passed": passed,
+                "reasons": list(reasons),
+                "message": message,
+                "payment": None if payment is None else str(payment),
+            }
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class Decision:
     """One decision with everything needed to explain it and to replay it.
@@ -462,18 +490,13 @@ class Decision:
                 "rules_fired": {k: list(v) for k, v in self.policy.trace.items()},
                 "structures_screened": None if self.menu is None else self.menu.screened,
                 "exact_quotes": None if self.menu is None else self.menu.exact_quotes,
-                "tried": [] if self.menu is None else [_tried_json(t) for t in self.menu.tried],
+                "tried": [] if self.menu is None else _trace_json(self.menu.tried),
                 "counter_offers_dropped": [
                     {**_structure_json(c.offer), "why": why} for c, why in self.dropped_counter_offers
                 ],
                 # What a candidate engine needs to decide again without solving the menu (redecide).
                 "menu_key": self.menu_key(out["application"]),
-                "menu_codes": None
-                if self.menu is None
-                else {
-                    "asked": list(menu_codes(self.menu, asked_only=True)),
-                    "all": list(menu_codes(self.menu, asked_only=False)),
-                },
+                "menu_codes": None if self.menu is None else _menu_codes_json(self.menu),
                 "counter_offers_solved": []
                 if self.solved_menu is None
                 else [_solved_counter_json(c) for c in self.solved_menu.counter_offers],
@@ -1000,6 +1023,29 @@ def menu_codes(menu: Menu, *, asked_only: bool) -> tuple[str, ...]:
         if passed or (asked_only and stage != "asked"):
             continue
         counts.update(dict.fromkeys(reasons, 1))
+    return _ranked_codes(counts)
+
+
+def _menu_codes_json(menu: Menu) -> dict[str, list[str]]:
+    """``{"asked": menu_codes(menu, asked_only=True), "all": menu_codes(menu, asked_only=False)}`` as
+    lists, counted in one pass over the trace (the same counts in the same first-seen order)."""
+    asked: Counter[str] = Counter()
+    every: Counter[str] = Counter()
+    tried = menu.tried
+    rows = tried.verdicts() if isinstance(tried, Trace) else ((t.stage, t.passed, t.reasons) for t in tried)
+    for stage, passed, reasons in rows:
+        if passed:
+            continue
+        once = dict.fromkeys(reasons, 1)
+        every.update(once)
+        if stage == "asked":
+            asked.update(once)
+    return {"asked": list(_ranked_codes(asked)), "all": list(_ranked_codes(every))}
+
+
+def _ranked_codes(counts: Counter[str]) -> tuple[str, ...]:
+    """:func:`menu_codes`'s order of counted codes: most frequent first (ties in first-seen order),
+    specific codes before generic ones (the generic ones only when nothing else failed)."""
     order = sorted(counts, key=lambda c: (c in _GENERIC, -counts[c]))
     if any(c not in _GENERIC for c in order):
         order = [c for c in order if c not in _GENERIC]

@@ -294,6 +294,11 @@ def _new_structure(
 _ScreenRow = tuple[str, int, Decimal, Decimal | None, bool, tuple[str, ...], str, int | Decimal | None]
 
 
+#: A screened structure as :meth:`Trace.screened` gives it (stage ``"screen"``): product, term, down
+#: payment, balloon share, passed, reason codes, message and the estimated payment.
+ScreenedRow = tuple[str, int, Decimal, Decimal | None, bool, tuple[str, ...], str, Decimal | None]
+
+
 def _payment(paid: int | Decimal | None) -> Decimal | None:
     """The payment of a screen row: whole cents (``int``) as an amount with two decimals."""
     return Decimal(paid).scaleb(-2) if isinstance(paid, int) else paid
@@ -357,6 +362,31 @@ class Trace(Sequence[Tried]):
 
     def __repr__(self) -> str:
         return f"Trace({len(self)} rows)"
+
+    def screened(self) -> Iterator[Tried | ScreenedRow]:
+        """Every row in order without building it: a screened structure (refused or passed) as a
+        :data:`ScreenedRow` with the fields its :class:`Tried` and :class:`Structure` would have,
+        anything else as its :class:`Tried`."""
+        for row in self._raw:
+            kind = type(row)
+            if kind is tuple:
+                r: _ScreenRow = row  # type: ignore[assignment]
+                pid, term, down, balloon_pct, passed, reasons, message, paid = r
+                yield pid, term, down, balloon_pct, passed, reasons, message, _payment(paid)
+            elif kind is _Candidate:
+                c: _Candidate = row  # type: ignore[assignment]
+                yield (
+                    c.product_id,
+                    c.term,
+                    c.down_payment,
+                    c.balloon_pct,
+                    True,
+                    (),
+                    "estimated",
+                    _payment(c.paid),
+                )
+            else:
+                yield row  # type: ignore[misc]
 
     def verdicts(self) -> Iterator[tuple[Stage, bool, tuple[str, ...]]]:
         """(stage, passed, reason codes) of every row, in order."""

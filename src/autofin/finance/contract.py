@@ -28,8 +28,8 @@ from pydantic import ValidationError as PydanticValidationError
 from autofin.errors import ValidationError, from_pydantic
 from autofin.finance import lease as lease_math
 from autofin.finance.apr import AprMethod, CashFlow, compute_apr
-from autofin.finance.disclosure import disclose_loan
-from autofin.finance.schedule import Schedule, build_schedule
+from autofin.finance.disclosure import LoanDisclosure, disclose_loan
+from autofin.finance.schedule import Row, RowKind, Schedule, build_schedule
 from autofin.finance.terms import parse_terms
 
 RATE_PLACES = Decimal("1e-10")
@@ -49,12 +49,27 @@ _RATE_FIELDS = frozenset(
 )
 
 
+#: Plain values :func:`jsonable` returns as they are (exact types: subclasses take the general path).
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+#: Field names of each dataclass type :func:`jsonable` has converted (``dataclasses.fields`` per call
+#: was a third of its cost on schedules).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def jsonable(value: Any, key: str = "") -> Any:
     """Convert engine results (dataclasses, named tuples, Decimal, date, enums) to JSON-ready data.
 
     Decimals named like rates (see ``_RATE_FIELDS``) become numbers rounded to 10 places; every other
     Decimal (money) becomes an exact string.
     """
+    kind = type(value)
+    # Fast paths for the exact types that dominate (the same results as the general checks below).
+    if kind is Decimal:
+        if key in _RATE_FIELDS:
+            return float(value.quantize(RATE_PLACES)) + 0.0  # no negative zero
+        return str(value)
+    if kind in _PLAIN:
+        return value
     if isinstance(value, Decimal):
         if key in _RATE_FIELDS:
             return float(value.quantize(RATE_PLACES)) + 0.0  # no negative zero
@@ -64,11 +79,18 @@ def jsonable(value: Any, key: str = "") -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: jsonable(getattr(value, name), name) for name in names}
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return {k: jsonable(v, k) for k, v in value._asdict().items()}
     if isinstance(value, Mapping):
-        return {str(jsonable(k)): jsonable(v, str(jsonable(k))) for k, v in value.items()}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            name = k if type(k) is str else str(jsonable(k))
+            out[name] = jsonable(v, name)
+        return out
     if isinstance(value, list | tuple):
         return [jsonable(v, key) for v in value]
     if hasattr(value, "code") and hasattr(value, "minor_units"):  # a Currency
@@ -76,9 +98,44 @@ def jsonable(value: Any, key: str = "") -> Any:
     return value
 
 
-def loan_contract(schedule: Schedule, methods: list[AprMethod]) -> dict[str, Any]:
-    """The JSON-ready contract of a computed loan schedule with its disclosure."""
-    disclosure = disclose_loan(schedule, methods)
+_ROW_KINDS: dict[RowKind, str] = {k: k.value for k in RowKind}
+
+
+def _row_json(r: Row) -> dict[str, Any]:
+    """``{**jsonable(r), "total_due": str(r.total_due)}`` of one schedule row, without the general
+    dispatch per field when the row holds the types the engine makes (the same output)."""
+    number, due, kind, rate, instalment, interest, principal, balloon, fees, balance, deferred = r
+    if (
+        type(number) is int
+        and type(due) is date
+        and type(kind) is RowKind
+        and type(rate) is type(instalment) is type(interest) is type(principal) is Decimal
+        and type(balloon) is type(fees) is type(balance) is type(deferred) is Decimal
+    ):
+        return {
+            "number": number,
+            "due_date": due.isoformat(),
+            "kind": _ROW_KINDS[kind],
+            "annual_rate": float(rate.quantize(RATE_PLACES)) + 0.0,  # a rate field (no negative zero)
+            "instalment": str(instalment),
+            "interest": str(interest),
+            "principal": str(principal),
+            "balloon": str(balloon),
+            "fees": str(fees),
+            "balance": str(balance),
+            "deferred": str(deferred),
+            "total_due": str(instalment + balloon + fees),  # Row.total_due
+        }
+    return {**jsonable(r), "total_due": str(r.total_due)}
+
+
+def loan_contract(
+    schedule: Schedule, methods: list[AprMethod], disclosure: LoanDisclosure | None = None
+) -> dict[str, Any]:
+    """The JSON-ready contract of a computed loan schedule with its disclosure. ``disclosure``: the
+    caller's ``disclose_loan(schedule, methods)`` when it already has it (a quote does), else computed."""
+    if disclosure is None:
+        disclosure = disclose_loan(schedule, methods)
     rates = {
         m.value: {"apr": r.apr, "basis": r.basis, "effective_annual_rate": r.effective_annual_rate}
         for m, r in disclosure.rates.items()
@@ -110,7 +167,7 @@ def loan_contract(schedule: Schedule, methods: list[AprMethod]) -> dict[str, Any
                 "rates": rates,
             }
         ),
-        "schedule": [{**jsonable(r), "total_due": str(r.total_due)} for r in schedule.rows],
+        "schedule": [_row_json(r) for r in schedule.rows],
     }
 
 
