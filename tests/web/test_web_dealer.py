@@ -144,6 +144,23 @@ def test_prefilled_form_is_decided_with_an_offer_menu(signed_in: Callable[[str],
     assert shown in page.text
 
 
+def test_segment_is_named_in_the_page_language(signed_in: Callable[[str], TestClient]) -> None:
+    from autofin.web.i18n import messages
+
+    client = signed_in("dealer-001")
+    app_id = submitted_app(client)
+    with client.app.state.sessions() as session:  # type: ignore[attr-defined]
+        segment = (
+            session.scalars(select(DecisionRow).where(DecisionRow.application_id == app_id))
+            .one()
+            .record["segment"]
+        )
+    assert segment, "the example application is assigned a segment"
+    for lang in ("en", "zh-CN"):
+        page = client.get(f"/dealer/applications/{app_id}?lang={lang}")
+        assert messages().text(f"segment.{segment}", lang) in page.text
+
+
 def test_bad_entry_is_shown_again_next_to_the_field_and_nothing_is_stored(
     signed_in: Callable[[str], TestClient],
 ) -> None:

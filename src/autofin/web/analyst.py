@@ -51,7 +51,7 @@ def _t(lang: Lang) -> Any:
 
 def segment_label(segment: str, t: Any) -> str:
     """The segment's display name (its key when the messages do not name it)."""
-    return t(f"analyst.segment.{segment}") if segment in KNOWN_SEGMENTS else segment
+    return t(f"segment.{segment}") if segment in KNOWN_SEGMENTS else segment
 
 
 def product_label(catalogue: Catalogue, product_id: str, lang: Lang) -> str:

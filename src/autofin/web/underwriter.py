@@ -183,6 +183,7 @@ def _review_page(
         submitted_at = app.submitted_at
     record = decision.record if decision is not None else {}
     score = sub(record, "score")
+    segment = str(record.get("segment") or "")
     fields = forms.build_fields(engine.extras.known_models, sorted(engine.catalogue.services))
     service_names = {
         sid: (s.name.zh_cn if lang == "zh-CN" else s.name.en) for sid, s in engine.catalogue.services.items()
@@ -204,7 +205,8 @@ def _review_page(
         "score_points": score.get("points"),
         "pd": score.get("pd"),
         "model": score.get("model"),
-        "segment": record.get("segment") or "",
+        "segment": segment,
+        "segment_label": text_or(f"segment.{segment}", lang, segment),
         "offers": len(record.get("offers") or []) + len(record.get("counter_offers") or []),
         "referred": decision is not None and decision.outcome == "refer",
         "choices": reason_choices(engine, lang),
