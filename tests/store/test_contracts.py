@@ -99,7 +99,7 @@ def test_review_checks_the_referral_is_latest(
     sessions: sessionmaker[Session], decided: ApplicationRow
 ) -> None:
     with sessions() as s:
-        latest = contracts.latest_decision(s, decided.id)
+        latest = repository.latest_decision(s, decided.id)
     assert latest is not None
     record = {**latest.record, "outcome": "decline"}
     with sessions() as s, pytest.raises(contracts.ConflictError) as err:

@@ -29,7 +29,7 @@ from autofin.api.models import (
 )
 from autofin.api.problems import FieldError, ProblemError
 from autofin.api.routes import AUTH_PROBLEMS, engine_of, keys_of, problems_doc, sessions_of
-from autofin.api.service import DIRECT, latest_decision, scoped_key, submit_and_decide
+from autofin.api.service import DIRECT, scoped_key, submit_and_decide
 from autofin.errors import ValidationError
 from autofin.store import repository
 from autofin.store.crypto import KeyRing, PersonalData, mask_national_id, mask_phone
@@ -225,7 +225,7 @@ def get_application(
         row = repository.get_application(session, application_id, dealer_id=principal.dealer_id)
         if row is None:
             raise ProblemError(404, f"no application {application_id!r}")
-        decision = latest_decision(session, row.id)
+        decision = repository.latest_decision(session, row.id)
     return application_out(row, decision, keys_of(request), principal.role)
 
 

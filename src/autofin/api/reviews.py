@@ -123,7 +123,7 @@ def submit_review(
         app = repository.get_application(session, application_id)
         if app is None:
             raise ProblemError(404, f"no application {application_id!r}")
-        latest = store.latest_decision(session, app.id)
+        latest = repository.latest_decision(session, app.id)
         if (
             latest is not None
             and latest.outcome != "refer"
@@ -263,7 +263,7 @@ def queue(
     items: list[QueueItem] = []
     with sessions_of(request)() as session:
         for app in referred_queue(session, limit):
-            decision = store.latest_decision(session, app.id)
+            decision = repository.latest_decision(session, app.id)
             if decision is not None:
                 items.append(queue_item(app, decision))
     return ReviewQueue(applications=items)

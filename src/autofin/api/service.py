@@ -88,12 +88,6 @@ def parse_application(engine: DecisionEngine, data: Any, prefix: str = "applicat
         raise type(exc)(field, exc.value, exc.rule) from None
 
 
-def latest_decision(session: Session, application_id: str) -> DecisionRow | None:
-    """The newest decision on an application, or ``None``."""
-    decisions = repository.decisions_for(session, application_id)
-    return decisions[-1] if decisions else None
-
-
 def submit_and_decide(
     sessions: sessionmaker[Session],
     engine: DecisionEngine,

@@ -65,21 +65,6 @@ class ConflictError(AutofinError):
     """The stored state does not allow the action (a contract already booked, a decision not referred…)."""
 
 
-def _begin(session: Session) -> Any:
-    if session.in_transaction():
-        raise RuntimeError(
-            "autofin.store write functions run their own transaction: call them with a session that "
-            "has no transaction in progress (commit or roll back first)"
-        )
-    return session.begin()
-
-
-def latest_decision(session: Session, application_id: str) -> DecisionRow | None:
-    """The newest decision on an application (``None`` before the first)."""
-    decisions = repository.decisions_for(session, application_id)
-    return decisions[-1] if decisions else None
-
-
 def default_menu(record: Mapping[str, Any]) -> str:
     """Which list of a decision record the dealer accepts from when it does not say: a counter-offer
     decision's ``counter_offers`` when it has any, otherwise ``offers`` (when not empty), else
@@ -122,7 +107,7 @@ def accept(
     if menu is not None and menu not in MENUS:
         raise ValidationError("menu", menu, f"must be one of {', '.join(MENUS)}")
     try:
-        with _begin(session):
+        with repository.begin_unit(session):
             write_connection(session)
             return _accept(session, application_id, offer, accepted_by, dealer_id, menu)
     except IntegrityError:
@@ -155,7 +140,7 @@ def _accept(
         )  # fmt: skip
     if read_only:
         raise ConflictError("application_id", application_id, "was changed by another request; retry")
-    decision = latest_decision(session, app.id)
+    decision = repository.latest_decision(session, app.id)
     if decision is None or decision.outcome not in ACCEPTABLE:
         outcome = "no decision" if decision is None else decision.outcome
         raise ConflictError(
@@ -264,12 +249,12 @@ def record_review(
     if not isinstance(versions, str) or not versions:
         raise ValidationError("record.version_digest", versions, "must be the version digest")
     digest = repository.record_digest(data)
-    with _begin(session):
+    with repository.begin_unit(session):
         write_connection(session)
         app = session.get(ApplicationRow, application_id)
         if app is None:
             raise NotFoundError("application_id", application_id, "is not a stored application")
-        latest = latest_decision(session, app.id)
+        latest = repository.latest_decision(session, app.id)
         if latest is None or latest.id != referred_decision_id or latest.outcome != "refer":
             raise ConflictError(
                 "application_id", application_id,
@@ -330,7 +315,7 @@ def log_quote(
         raise ValidationError("amount_financed", amount_financed, "must be a finite decimal amount")
     if not product_id:
         raise ValidationError("product_id", product_id, "must not be empty")
-    with _begin(session):
+    with repository.begin_unit(session):
         session.add(
             QuoteLogRow(
                 role=role, dealer_id=dealer_id, product_id=product_id[:100], amount_financed=str(amount),
@@ -383,7 +368,7 @@ def record_versions(session: Session, stamp: Mapping[str, Any]) -> list[AuditEnt
     transaction. The ledger is locked before reading, so two processes starting at once record a change
     once. Returns the entries added (none when nothing changed)."""
     added: list[AuditEntry] = []
-    with _begin(session):
+    with repository.begin_unit(session):
         write_connection(session)
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit.ADVISORY_LOCK_KEY})

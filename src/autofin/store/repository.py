@@ -69,7 +69,9 @@ def keyring_for(session: Session) -> KeyRing:
     return load_keyring(sqlite_path(session.get_bind().engine.url))
 
 
-def _begin_unit(session: Session) -> SessionTransaction:
+def begin_unit(session: Session) -> SessionTransaction:
+    """Begin the one transaction of a store write function; a session with a transaction already in
+    progress is refused (a write must commit or roll back as a whole)."""
     if session.in_transaction():
         raise RuntimeError(
             "autofin.store repository writes run their own transaction: call them with a session that "
@@ -103,7 +105,7 @@ def submit_application(
     digest = request_digest(dealer_id, app_json, personal)
     ring = keyring_for(session) if keys is None else keys
     try:
-        with _begin_unit(session):
+        with begin_unit(session):
             write_connection(session)
             found = _by_key(session, idempotency_key)
             if found is not None:
@@ -232,7 +234,7 @@ def record_decision(session: Session, application_id: str, decision_record: Mapp
     ``decision_record``: ``Decision.to_dict(timings=False)`` (with or without the trace); its
     ``application_id`` must match the stored application's."""
     record, outcome, versions, digest = _checked_record(decision_record)
-    with _begin_unit(session):
+    with begin_unit(session):
         write_connection(session)
         app_row = session.get(ApplicationRow, application_id)
         if app_row is None:
@@ -277,7 +279,7 @@ def submit_decided(
     ring = keyring_for(session) if keys is None else keys
     for attempt in range(2):
         try:
-            with _begin_unit(session):
+            with begin_unit(session):
                 write_connection(session)
                 found = session.scalars(
                     select(ApplicationRow)
@@ -286,12 +288,7 @@ def submit_decided(
                 ).first()
                 if found is not None:
                     _same_request(found, digest)
-                    latest = session.scalars(
-                        select(DecisionRow)
-                        .where(DecisionRow.application_id == found.id)
-                        .order_by(DecisionRow.decided_at.desc(), DecisionRow.id.desc())
-                        .limit(1)
-                    ).first()
+                    latest = latest_decision(session, found.id)
                     if latest is not None:
                         return found, latest, False, False
                     decided = _add_decision(session, found, record, outcome, versions, rec_digest)
@@ -348,6 +345,14 @@ def decisions_for(session: Session, application_id: str) -> list[DecisionRow]:
     """Every decision on an application, oldest first."""
     query = select(DecisionRow).where(DecisionRow.application_id == application_id)
     return list(session.scalars(query.order_by(DecisionRow.decided_at, DecisionRow.id)))
+
+
+def latest_decision(session: Session, application_id: str) -> DecisionRow | None:
+    """The newest decision on an application (the last of :func:`decisions_for`), or ``None``."""
+    query = select(DecisionRow).where(DecisionRow.application_id == application_id)
+    return session.scalars(
+        query.order_by(DecisionRow.decided_at.desc(), DecisionRow.id.desc()).limit(1)
+    ).first()
 
 
 def stored_counts(session: Session) -> tuple[dict[str, int], dict[str, int]]:

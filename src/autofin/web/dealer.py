@@ -43,7 +43,7 @@ from autofin.api.contracts import (
 )
 from autofin.api.problems import ProblemError
 from autofin.api.routes import engine_of, keys_of, sessions_of
-from autofin.api.service import latest_decision, scoped_key, submit_and_decide
+from autofin.api.service import scoped_key, submit_and_decide
 from autofin.errors import ValidationError
 from autofin.jsonsafe import sub
 from autofin.store import repository
@@ -385,7 +385,7 @@ def _application_page(
         row = repository.get_application(session, application_id, dealer_id=principal.dealer_id)
         if row is None:
             return not_found_page(request)
-        decision = latest_decision(session, row.id)
+        decision = repository.latest_decision(session, row.id)
         contract = contract_for_application(session, row.id, dealer_id=principal.dealer_id)
         summary = _summary(row)
         contract_id = contract.id if contract is not None else None

@@ -37,7 +37,6 @@ from autofin.api.reviews import (
     review_application,
 )
 from autofin.api.routes import engine_of, keys_of, sessions_of
-from autofin.api.service import latest_decision
 from autofin.jsonsafe import sub
 from autofin.store import repository
 from autofin.web import forms
@@ -93,7 +92,7 @@ def queue_page(request: Request) -> HTMLResponse:
     items: list[dict[str, Any]] = []
     with sessions_of(request)() as session:
         for app in referred_queue(session):
-            decision = latest_decision(session, app.id)
+            decision = repository.latest_decision(session, app.id)
             if decision is None:
                 continue
             item = queue_item(app, decision)
@@ -175,7 +174,7 @@ def _review_page(
         app = repository.get_application(session, application_id)
         if app is None:
             return not_found_page(request)
-        decision = latest_decision(session, app.id)
+        decision = repository.latest_decision(session, app.id)
         personal = _personal_view(repository.read_personal(app, keys_of(request)))
         data = dict(app.application)
         status = app.status
